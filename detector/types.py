@@ -1,0 +1,44 @@
+"""Plain data passed from the detector to the rules: one frame's timestamped detections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One object in one frame. `cls` is the rule-facing class name (after the config's class_map)."""
+
+    cls: str
+    conf: float
+    xyxy: tuple[float, float, float, float]
+    track_id: int | None = None
+
+    def to_json(self) -> dict:
+        out = {"cls": self.cls, "conf": round(self.conf, 4), "xyxy": [round(v, 1) for v in self.xyxy]}
+        if self.track_id is not None:
+            out["track_id"] = self.track_id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded frame; `t` is seconds from the start of the recording (or stream)."""
+
+    camera_id: str
+    t: float
+    index: int
+    image: np.ndarray
+
+
+@dataclass(slots=True)
+class FrameDetections:
+    """What the rules see for one sampled frame. `image` is kept for evidence snapshots when there is one."""
+
+    camera_id: str
+    t: float
+    detections: list[Detection] = field(default_factory=list)
+    image: np.ndarray | None = None
+    frame_index: int | None = None

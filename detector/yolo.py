@@ -1,0 +1,82 @@
+"""The YOLO detector: ultralytics on .pt or exported (.onnx, OpenVINO) weights, batched over frames."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from detector.types import Detection
+from frontage.config import DetectorConfig
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_ENV = "FRONTAGE_WEIGHTS"
+
+
+def resolve_weights(configured: str, override: str | None = None) -> str:
+    """Pick the weights: an explicit override, then $FRONTAGE_WEIGHTS, then the config value.
+
+    A bare standard name such as ``yolov8n.pt`` is left for ultralytics to fetch on a connected machine.
+    """
+    return override or os.environ.get(WEIGHTS_ENV) or configured
+
+
+class YoloDetector:
+    """Runs the model on frames and returns rule-facing detections (class names after the class map)."""
+
+    def __init__(self, cfg: DetectorConfig, weights: str, keep_classes: set[str] | None = None):
+        from ultralytics import YOLO  # heavy import, kept off the config/JSONL paths
+
+        path = Path(weights)
+        if path.suffix in {".onnx", ".engine", ".xml"} or path.is_dir():
+            self.model = YOLO(weights, task="detect")
+        else:
+            self.model = YOLO(weights)
+        self.cfg = cfg
+        self.weights = weights
+        self.names: dict[int, str] = dict(self.model.names)
+        self._keep = keep_classes
+        # Exported models take a fixed input size; honour it over the config.
+        self.imgsz = int(getattr(self.model, "overrides", {}).get("imgsz") or cfg.imgsz)
+        if path.suffix == ".onnx":
+            self.imgsz = self._onnx_imgsz(path) or self.imgsz
+
+    @staticmethod
+    def _onnx_imgsz(path: Path) -> int | None:
+        try:
+            import onnxruntime as ort
+
+            meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+            raw = meta.custom_metadata_map.get("imgsz", "")
+            nums = [int(s) for s in raw.strip("[]").split(",") if s.strip()]
+            return nums[0] if nums else None
+        except Exception:  # metadata is a nicety; the model still loads without it
+            return None
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """One model call for a batch of BGR frames (exported models with batch 1 run them one by one)."""
+        out: list[list[Detection]] = []
+        for img in images:
+            res = self.model.predict(
+                img, imgsz=self.imgsz, conf=self.cfg.conf, iou=self.cfg.iou, verbose=False
+            )[0]
+            out.append(self._to_detections(res))
+        return out
+
+    def _to_detections(self, res) -> list[Detection]:
+        boxes = res.boxes
+        xyxy = boxes.xyxy.cpu().numpy() if hasattr(boxes.xyxy, "cpu") else np.asarray(boxes.xyxy)
+        conf = boxes.conf.cpu().numpy() if hasattr(boxes.conf, "cpu") else np.asarray(boxes.conf)
+        cls = boxes.cls.cpu().numpy() if hasattr(boxes.cls, "cpu") else np.asarray(boxes.cls)
+        dets = []
+        for b, c, k in zip(xyxy, conf, cls, strict=True):
+            name = self.names.get(int(k), str(int(k)))
+            name = self.cfg.class_map.get(name, name)
+            if self._keep is not None and name not in self._keep:
+                continue
+            dets.append(Detection(name, float(c), (float(b[0]), float(b[1]), float(b[2]), float(b[3]))))
+        return dets

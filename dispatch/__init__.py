@@ -1,0 +1,1 @@
+"""Cases, evidence, and (later) reminders, deadlines, escalation and the outbox. Imports detector and zones only."""

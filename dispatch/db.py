@@ -1,0 +1,67 @@
+"""SQLAlchemy schema and engine set-up; SQLite is the embedded default, PostgreSQL the central store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, Float, Integer, String, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored as UTC, the same on SQLite (no tz support) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseRow(Base):
+    """One violation of one rule at one shop's frontage, from detection until it is closed."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_key: Mapped[str] = mapped_column(String(200), unique=True)
+    camera_id: Mapped[str] = mapped_column(String(100), index=True)
+    shop_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    object_class: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dwell_s: Mapped[float] = mapped_column(Float)
+    box: Mapped[list] = mapped_column(JSON)
+    snapshot: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record) -> None:  # WAL: readers (the API) never block the writer
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    Base.metadata.create_all(engine)
+    return engine

@@ -1,0 +1,48 @@
+"""Evidence snapshots: the frame, the frontage polygon, the object's box and its dwell, as a JPEG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+RED, YELLOW, WHITE, BLACK = (0, 0, 255), (0, 220, 255), (255, 255, 255), (0, 0, 0)
+
+
+def draw_evidence(
+    image: np.ndarray,
+    polygon: Sequence[tuple[float, float]],
+    box: tuple[float, float, float, float],
+    lines: Sequence[str],
+) -> np.ndarray:
+    """Return an annotated copy; the caller's frame is never drawn on."""
+    out = image.copy()
+    pts = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
+    overlay = out.copy()
+    cv2.fillPoly(overlay, [pts], YELLOW)
+    cv2.addWeighted(overlay, 0.18, out, 0.82, 0, dst=out)
+    cv2.polylines(out, [pts], isClosed=True, color=YELLOW, thickness=2, lineType=cv2.LINE_AA)
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    cv2.rectangle(out, (x1, y1), (x2, y2), RED, 3)
+    scale = max(0.5, out.shape[0] / 1100)
+    y = int(28 * scale / 0.65)
+    for text in lines:
+        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        cv2.rectangle(out, (8, y - h - 6), (16 + w, y + base + 2), BLACK, -1)
+        cv2.putText(out, text, (12, y), cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, 2, cv2.LINE_AA)
+        y += h + base + 12
+    return out
+
+
+def write_jpeg(path: Path, image: np.ndarray, quality: int = 85) -> Path:
+    """Write atomically: a reader (the review page) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"JPEG encoding failed for {path}")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(buf.tobytes())
+    tmp.replace(path)
+    return path

@@ -1,0 +1,180 @@
+"""The `frontage` command: replay, detect, check-config, demo, run."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+from frontage.assets import REPO_ROOT, default_weights, missing_assets_message
+from frontage.config import ConfigError, load_config
+
+log = logging.getLogger("frontage")
+
+EXIT_BAD_INPUT = 2
+
+
+def _config(path: str, weights: str | None = None):
+    """Load the config; class names are checked against the model's own names when the model is an ONNX file."""
+    names = None
+    w = weights or default_weights(load_config(path).detector.weights)
+    if w.endswith(".onnx") and Path(w).is_file():
+        names = _onnx_names(w)
+    return load_config(path, model_names=names), w
+
+
+def _onnx_names(path: str) -> list[str] | None:
+    import ast
+
+    import onnxruntime as ort
+
+    try:
+        meta = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).get_modelmeta()
+        return list(ast.literal_eval(meta.custom_metadata_map["names"]).values())
+    except Exception:  # no metadata: fall back to COCO names
+        return None
+
+
+def _start(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    when = dt.datetime.fromisoformat(value)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def cmd_replay(a: argparse.Namespace) -> int:
+    from frontage.replay import replay
+
+    cfg, weights = _config(a.config, a.weights)
+    out_dir = Path(a.report).parent if a.report else Path("out")
+    db = a.db or f"sqlite:///{(out_dir / 'frontage.db').resolve()}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = replay(
+        cfg,
+        Path(a.input),
+        weights=weights,
+        db_url=db,
+        snapshot_dir=Path(a.snapshots) if a.snapshots else out_dir / "snapshots",
+        camera_id=a.camera,
+        start=_start(a.start),
+    )
+    text = report.to_json()
+    if a.report:
+        Path(a.report).write_text(text + "\n", encoding="utf-8")
+    _print_cases(report)
+    return 0
+
+
+def _print_cases(report) -> None:
+    print(f"{len(report.cases)} case(s) from {report.input}")
+    for c in report.cases:
+        cleared = f"{c['cleared_at_s']:.1f}s" if c["cleared_at_s"] is not None else "still open"
+        print(
+            f"  #{c['id']:<4} {c['kind']:<21} {c['object_class']:<12} shop={c['shop_id']:<10} "
+            f"opened {c['opened_at_s']:.1f}s  cleared {cleared}  {c['snapshot']}"
+        )
+    print(
+        f"frames read {report.frames_read}, inferred {report.frames_inferred}; "
+        f"{report.duration_s:.1f}s of video in {report.wall_s:.1f}s (x{report.realtime_factor}), "
+        f"peak RSS {report.peak_rss_mb:.0f} MB"
+    )
+
+
+def cmd_detect(a: argparse.Namespace) -> int:
+    from frontage.replay import detect_to_jsonl
+
+    cfg, weights = _config(a.config, a.weights)
+    n = detect_to_jsonl(cfg, Path(a.video), Path(a.out), weights=weights, camera_id=a.camera)
+    print(f"wrote {n} sampled frames of detections to {a.out}")
+    return 0
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    cfg, _ = _config(a.config, a.weights)
+    print(f"{a.config}: ok ({len(cfg.cameras)} cameras, {len(cfg.shops)} shops)")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    missing = missing_assets_message()
+    if missing:
+        print("frontage demo cannot run on this machine:\n" + missing, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from frontage.replay import replay
+    from frontage.scenarios.catalog import SCENARIOS
+    from frontage.scenarios.render import render
+
+    out = Path(a.out)
+    print(f"rendering the demo scenario into {out}/ ...")
+    result = render(SCENARIOS["demo"], out)
+    cfg, weights = _config(str(REPO_ROOT / "configs" / "demo.yaml"))
+    report = replay(
+        cfg,
+        Path(result.video),
+        weights=weights,
+        db_url=f"sqlite:///{(out / 'frontage.db').resolve()}",
+        snapshot_dir=out / "snapshots",
+        start=dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC),
+    )
+    (out / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
+    _print_cases(report)
+    print(f"report: {out / 'report.json'}; snapshots in {out / 'snapshots'}; database {out / 'frontage.db'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="frontage", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("replay", help="replay a video or a detections JSONL file through the rules")
+    r.add_argument("input", help="video file, or .jsonl detections file")
+    r.add_argument("--config", required=True, help="YAML config")
+    r.add_argument("--weights", help="model weights (overrides config and FRONTAGE_WEIGHTS)")
+    r.add_argument("--report", help="write the JSON report here")
+    r.add_argument("--db", help="SQLAlchemy URL (default: SQLite beside the report)")
+    r.add_argument("--snapshots", help="folder for evidence JPEGs (default: snapshots/ beside the report)")
+    r.add_argument("--camera", help="camera id the video stands for (default: from the config)")
+    r.add_argument("--start", help="wall time of the recording's first frame, ISO 8601 (default: file metadata)")
+    r.set_defaults(func=cmd_replay)
+
+    d = sub.add_parser("detect", help="write a video's detections as JSONL for replays without the model")
+    d.add_argument("video")
+    d.add_argument("--config", required=True)
+    d.add_argument("--out", required=True, help="output .jsonl")
+    d.add_argument("--weights")
+    d.add_argument("--camera")
+    d.set_defaults(func=cmd_detect)
+
+    c = sub.add_parser("check-config", help="validate a config file and exit")
+    c.add_argument("config")
+    c.add_argument("--weights")
+    c.set_defaults(func=cmd_check)
+
+    m = sub.add_parser("demo", help="render the demo street scenario and replay it into SQLite")
+    m.add_argument("--out", default="frontage-demo", help="output folder (default: ./frontage-demo)")
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from detector.sources import SourceError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Injected clocks: rules, dwell, deadlines and replay all ask a clock, never the OS, so tests replay hours in
+milliseconds and a recording's timestamps can drive the whole system."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """Current time, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time, for live cameras."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class ManualClock:
+    """A clock that only moves when told to: tests and recorded-video replay set it from frame timestamps."""
+
+    def __init__(self, start: dt.datetime):
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware start time")
+        self._now = start
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        if when < self._now:
+            raise ValueError(f"clock cannot run backwards: {when} < {self._now}")
+        self._now = when
+
+    def advance(self, seconds: float) -> dt.datetime:
+        self._now += dt.timedelta(seconds=seconds)
+        return self._now

@@ -1,0 +1,349 @@
+"""One validated config schema for cameras, shops, frontages, rules and the detector.
+
+Every layer reads its settings from here, so this module imports no layer. Bad input fails at load time with
+the file, the key path and the reason (`ConfigError`), never later in the middle of a replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from shapely.geometry import Polygon
+from shapely.validation import explain_validity
+
+from frontage.coco import COCO_NAMES
+
+NonNegSeconds = Annotated[float, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (a typo must not silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleKind(StrEnum):
+    illegal_parking = "illegal_parking"
+    out_of_store_trading = "out_of_store_trading"
+
+
+class PresenceMode(StrEnum):
+    anchor = "anchor"
+    overlap = "overlap"
+
+
+class ResponsibleKind(StrEnum):
+    merchant = "merchant"
+    bike_operator = "bike_operator"
+    delivery_company = "delivery_company"
+
+
+class TrackerConfig(Strict):
+    """ByteTrack settings in seconds, converted to sampled frames, so they hold at any sample rate."""
+
+    kind: str = Field("bytetrack", description="Tracker algorithm: bytetrack (ultralytics' BYTETracker).")
+    high_thresh: float = Field(0.25, ge=0, le=1, description="Detections above this start or extend tracks.")
+    low_thresh: float = Field(0.1, ge=0, le=1, description="Second-stage association threshold.")
+    new_track_thresh: float = Field(0.25, ge=0, le=1, description="Confidence to start a new track.")
+    lost_s: NonNegSeconds = Field(
+        10.0, description="Seconds a lost track is kept for re-identification (occlusions, missed frames)."
+    )
+    match_thresh: float = Field(0.8, ge=0, le=1, description="IoU-cost threshold for association.")
+
+
+class DetectorConfig(Strict):
+    weights: str = Field(
+        "yolov8n.pt",
+        description="Model weights (.pt, .onnx). The FRONTAGE_WEIGHTS environment variable overrides it.",
+    )
+    imgsz: int = Field(640, gt=0, description="Inference image size in pixels.")
+    conf: float = Field(0.25, ge=0, le=1, description="Minimum detection confidence.")
+    iou: float = Field(0.5, ge=0, le=1, description="NMS IoU threshold.")
+    sample_fps: float = Field(2.0, gt=0, le=60, description="Frames per second sent to the model.")
+    class_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model class name -> name the rules use (e.g. 'bus: truck'). Unmapped names pass as they are.",
+    )
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Multi-object tracker settings.")
+
+
+class Camera(Strict):
+    id: str = Field(min_length=1, description="Unique camera id.")
+    source: str = Field("", description="Video file path or rtsp:// URL.")
+    width: int = Field(1280, gt=0, description="Frame width in pixels; frontage polygons use this frame.")
+    height: int = Field(720, gt=0, description="Frame height in pixels.")
+    name: str = Field("", description="Human-readable place name.")
+
+
+class Contact(Strict):
+    phone: str = Field("", description="Phone number for reminders.")
+    email: str = Field("", description="E-mail address for reminders.")
+    webhook: str = Field("", description="URL that receives reminders as signed JSON.")
+    mqtt_topic: str = Field("", description="MQTT topic for reminders.")
+
+
+class Responsible(Strict):
+    kind: ResponsibleKind = Field(ResponsibleKind.merchant, description="Who answers for the frontage.")
+    name: str = Field(min_length=1, description="Name of the responsible party.")
+    contact: Contact = Field(default_factory=Contact, description="How the party is reminded.")
+
+
+class Frontage(Strict):
+    camera_id: str = Field(min_length=1, description="Camera whose image coordinates the polygon uses.")
+    polygon: list[tuple[float, float]] = Field(description="Polygon vertices [x, y] in pixels, in order.")
+    allow_overlap: bool = Field(False, description="Allow this polygon to overlap another shop's frontage.")
+
+    @field_validator("polygon")
+    @classmethod
+    def _valid_polygon(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(pts) < 3:
+            raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
+        if any(not (math.isfinite(x) and math.isfinite(y)) for x, y in pts):
+            raise ValueError("polygon coordinates must be finite numbers")
+        poly = Polygon(pts)
+        if not poly.is_valid:
+            raise ValueError(f"invalid polygon: {explain_validity(poly)}")
+        if poly.area < 1.0:
+            raise ValueError(f"degenerate polygon: area {poly.area:.3g} px² (points are collinear or repeated)")
+        return pts
+
+
+class Shop(Strict):
+    id: str = Field(min_length=1, description="Unique shop (responsible unit) id, as on its signboard.")
+    name: str = Field(min_length=1, description="Shop name.")
+    address: str = Field("", description="Street address, sent with escalations.")
+    lat: float | None = Field(None, ge=-90, le=90, description="Latitude of the frontage.")
+    lon: float | None = Field(None, ge=-180, le=180, description="Longitude of the frontage.")
+    responsible: Responsible = Field(description="The party reminded about this frontage.")
+    frontages: list[Frontage] = Field(min_length=1, description="The shop's frontage polygons, per camera.")
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ActiveHours(Strict):
+    """A daily window in the config's timezone; end before start means it runs past midnight."""
+
+    start: str = Field(description="HH:MM local time the rule starts applying.")
+    end: str = Field(description="HH:MM local time the rule stops applying.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError(f"expected HH:MM (00:00-23:59), got {v!r}")
+        return v
+
+    def bounds(self) -> tuple[dt.time, dt.time]:
+        return dt.time.fromisoformat(self.start), dt.time.fromisoformat(self.end)
+
+
+class Presence(Strict):
+    mode: PresenceMode = Field(
+        PresenceMode.anchor,
+        description="anchor: the box's bottom-centre (where it touches the ground) lies in the polygon; "
+        "overlap: the share of the box inside the polygon is at least min_overlap.",
+    )
+    min_overlap: float = Field(0.5, gt=0, le=1, description="For mode overlap: fraction of the box area.")
+
+
+class Rule(Strict):
+    enabled: bool = Field(True, description="Whether this rule opens cases.")
+    classes: list[str] = Field(min_length=1, description="Rule class names (after class_map) this rule watches.")
+    dwell_s: NonNegSeconds = Field(description="Seconds an object must stay in a frontage before a case opens.")
+    entry_debounce_s: NonNegSeconds = Field(
+        1.0,
+        description="An object counts as entered only once seen in every sampled frame for this long; "
+        "a flicker shorter than this never starts the dwell clock.",
+    )
+    exit_grace_s: NonNegSeconds = Field(
+        8.0,
+        description="An entered object may be missed (occlusion, detector miss) this long and keep its dwell; "
+        "a case clears only after the object has been gone longer than this.",
+    )
+    active_hours: list[ActiveHours] = Field(
+        default_factory=list, description="Daily windows when the rule applies; empty means always."
+    )
+    presence: Presence = Field(default_factory=Presence, description="How an object counts as inside.")
+
+
+def _default_parking() -> Rule:
+    return Rule(classes=["car", "truck", "bus", "motorcycle", "bicycle"], dwell_s=180)
+
+
+def _default_trading() -> Rule:
+    return Rule(
+        classes=["chair", "dining table", "bench", "umbrella", "potted plant", "suitcase"],
+        dwell_s=120,
+        presence=Presence(mode=PresenceMode.overlap, min_overlap=0.5),
+    )
+
+
+class Rules(Strict):
+    illegal_parking: Rule = Field(default_factory=_default_parking, description="Vehicles left in a frontage.")
+    out_of_store_trading: Rule = Field(
+        default_factory=_default_trading, description="Goods, stalls, tables, racks set out in a frontage."
+    )
+
+    def items(self) -> Iterable[tuple[RuleKind, Rule]]:
+        yield RuleKind.illegal_parking, self.illegal_parking
+        yield RuleKind.out_of_store_trading, self.out_of_store_trading
+
+
+class Config(Strict):
+    timezone: str = Field("Asia/Shanghai", description="IANA timezone for active hours and reports.")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Model and sampling.")
+    cameras: list[Camera] = Field(min_length=1, description="Cameras this box watches.")
+    shops: list[Shop] = Field(default_factory=list, description="Responsible units and their frontages.")
+    rules: Rules = Field(default_factory=Rules, description="Violation rules.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        for what, ids in (("cameras", [c.id for c in self.cameras]), ("shops", [s.id for s in self.shops])):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what} id(s): {', '.join(dupes)}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def camera(self, camera_id: str) -> Camera:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        raise KeyError(camera_id)
+
+    def shop(self, shop_id: str) -> Shop:
+        for shop in self.shops:
+            if shop.id == shop_id:
+                return shop
+        raise KeyError(shop_id)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; `problems` holds (key path, reason) pairs."""
+
+    def __init__(self, source: str, problems: Sequence[tuple[str, str]]):
+        self.source = source
+        self.problems = list(problems)
+        lines = [f"{source}: {path or '<root>'}: {reason}" for path, reason in self.problems]
+        super().__init__("invalid config\n  " + "\n  ".join(lines))
+
+
+def _loc_path(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """Checks that span several parts of the config: references, frames, overlaps, class names."""
+    problems: list[tuple[str, str]] = []
+    cams = {c.id: c for c in cfg.cameras}
+    placed: dict[str, list[tuple[str, str, Polygon, bool]]] = {}
+    for si, shop in enumerate(cfg.shops):
+        for fi, fr in enumerate(shop.frontages):
+            path = f"shops[{si}].frontages[{fi}]"
+            cam = cams.get(fr.camera_id)
+            if cam is None:
+                problems.append((f"{path}.camera_id", f"unknown camera {fr.camera_id!r}; known: {sorted(cams)}"))
+                continue
+            outside = [(x, y) for x, y in fr.polygon if not (0 <= x <= cam.width and 0 <= y <= cam.height)]
+            if outside:
+                problems.append(
+                    (
+                        f"{path}.polygon",
+                        f"points {outside} lie outside camera {cam.id!r}'s {cam.width}x{cam.height} frame",
+                    )
+                )
+            placed.setdefault(fr.camera_id, []).append((shop.id, path, Polygon(fr.polygon), fr.allow_overlap))
+    for items in placed.values():
+        for i, (shop_a, path_a, poly_a, ok_a) in enumerate(items):
+            for shop_b, path_b, poly_b, ok_b in items[i + 1 :]:
+                if shop_a == shop_b or ok_a or ok_b:
+                    continue
+                area = poly_a.intersection(poly_b).area
+                if area > 1.0:
+                    problems.append(
+                        (
+                            f"{path_b}.polygon",
+                            f"overlaps {path_a} (shop {shop_a!r}) by {area:.0f} px²; "
+                            "set allow_overlap: true on one of them if this is intended",
+                        )
+                    )
+    names = set(model_names) if model_names is not None else set(COCO_NAMES)
+    for key in cfg.detector.class_map:
+        if key not in names:
+            problems.append((f"detector.class_map.{key}", f"{key!r} is not a class of the model"))
+    rule_names = {cfg.detector.class_map.get(n, n) for n in names}
+    for kind, rule in cfg.rules.items():
+        for ci, cls in enumerate(rule.classes):
+            if cls not in rule_names:
+                problems.append(
+                    (f"rules.{kind.value}.classes[{ci}]", f"unknown class {cls!r} (not produced by the model)")
+                )
+    return problems
+
+
+def parse_config(data: Any, source: str = "<config>", model_names: Iterable[str] | None = None) -> Config:
+    """Validate already-parsed YAML/JSON data; raise ConfigError naming every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", f"expected a mapping at the top level, got {type(data).__name__}")])
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            source, [(_loc_path(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+        ) from None
+    problems = cross_check(cfg, model_names)
+    if problems:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def load_config(path: str | Path, model_names: Iterable[str] | None = None) -> Config:
+    """Read and validate a YAML config file. Relative camera sources resolve against the file's folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [("", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(str(path), [(where, f"YAML syntax error: {getattr(exc, 'problem', exc)}")]) from None
+    cfg = parse_config(data, str(path), model_names)
+    return resolve_sources(cfg, path.parent)
+
+
+def resolve_sources(cfg: Config, base: Path) -> Config:
+    cams = []
+    for cam in cfg.cameras:
+        src = cam.source
+        if src and "://" not in src and not Path(src).is_absolute():
+            src = str((base / src).resolve())
+        cams.append(cam.model_copy(update={"source": src}))
+    return cfg.model_copy(update={"cameras": cams})

@@ -1,0 +1,1 @@
+"""Frontage polygons and rules -> violations with dwell time. Pure logic over plain data; imports detector only."""

@@ -1,0 +1,180 @@
+"""Dwell timing for one rule on one camera: objects in frontages -> violations that open and clear.
+
+Time comes only from the frames' timestamps (seconds), so a recording replays the same at any speed.
+An object must be seen in every sampled frame for `entry_debounce_s` to count as entered (flickers never
+start a case). Once entered it may be missed for up to `exit_grace_s` (detector misses, a passer-by in front)
+and keeps its dwell; parked objects are re-associated by box overlap when the tracker's identity is lost, so
+one parked car is one case. A violation opens when the dwell inside active hours reaches `dwell_s`, and clears
+once the object has been gone longer than the grace; its clearing time is when it was last seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from detector.types import Detection
+from frontage.config import Rule, RuleKind
+from zones.geometry import XYXY, Zone, assign_zone, iou
+from zones.hours import active_since
+
+REASSOCIATE_IOU = 0.3
+
+
+class EventType(StrEnum):
+    opened = "opened"
+    evidence = "evidence"  # the object is visible again after a violation opened while it was hidden
+    cleared = "cleared"
+
+
+@dataclass(frozen=True)
+class ViolationEvent:
+    type: EventType
+    key: str
+    camera_id: str
+    shop_id: str
+    kind: RuleKind
+    object_class: str
+    first_seen_t: float
+    t: float
+    box: XYXY
+    dwell_s: float
+    visible: bool
+    opened_t: float | None = None
+    cleared_t: float | None = None
+
+
+@dataclass
+class _Candidate:
+    seq: int
+    shop_id: str
+    first_seen: float
+    last_seen: float
+    box: XYXY
+    classes: Counter[str] = field(default_factory=Counter)
+    track_ids: set[int] = field(default_factory=set)
+    entered: bool = False
+    opened_t: float | None = None
+    needs_evidence: bool = False
+
+    def see(self, det: Detection, t: float) -> None:
+        self.last_seen, self.box = t, det.xyxy
+        self.classes[det.cls] += 1
+        if det.track_id is not None:
+            self.track_ids.add(det.track_id)
+
+    @property
+    def object_class(self) -> str:
+        return self.classes.most_common(1)[0][0]
+
+
+class DwellTracker:
+    """Keeps the candidates of one (camera, rule) pair between frames."""
+
+    def __init__(self, camera_id: str, kind: RuleKind, rule: Rule, zones: Sequence[Zone]):
+        self.camera_id, self.kind, self.rule = camera_id, kind, rule
+        self.zones = [z for z in zones if z.camera_id == camera_id]
+        self.classes = frozenset(rule.classes)
+        self._cands: list[_Candidate] = []
+        self._seq = 0
+
+    @property
+    def open_count(self) -> int:
+        return sum(c.opened_t is not None for c in self._cands)
+
+    def update(self, t: float, local: dt.datetime, detections: Sequence[Detection]) -> list[ViolationEvent]:
+        placed = [
+            (d, z.shop_id)
+            for d in detections
+            if d.cls in self.classes and (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None
+        ]
+        matched = self._match(placed)
+        events: list[ViolationEvent] = []
+        seen_now: set[int] = set()
+        for (det, shop_id), cand in zip(placed, matched, strict=True):
+            if cand is None:
+                cand = _Candidate(self._next_seq(), shop_id, t, t, det.xyxy)
+                self._cands.append(cand)
+            cand.see(det, t)
+            seen_now.add(id(cand))
+            if cand.needs_evidence:
+                cand.needs_evidence = False
+                events.append(self._event(EventType.evidence, cand, t, visible=True))
+        since = active_since(local, self.rule.active_hours)
+        keep: list[_Candidate] = []
+        for cand in self._cands:
+            visible = id(cand) in seen_now
+            if not cand.entered:
+                if not visible:
+                    continue  # a flicker: dropped before it ever counted
+                cand.entered = t - cand.first_seen >= self.rule.entry_debounce_s
+            elif not visible and t - cand.last_seen > self.rule.exit_grace_s:
+                if cand.opened_t is not None:
+                    events.append(self._event(EventType.cleared, cand, t, visible=False, cleared_t=cand.last_seen))
+                continue
+            if cand.entered and cand.opened_t is None and since is not None and self.rule.enabled:
+                start = max(cand.first_seen, t - (local - since).total_seconds())
+                if t - start >= self.rule.dwell_s:
+                    cand.opened_t = t
+                    cand.needs_evidence = not visible
+                    events.append(self._event(EventType.opened, cand, t, visible=visible))
+            keep.append(cand)
+        self._cands = keep
+        return events
+
+    def _match(self, placed: list[tuple[Detection, str]]) -> list[_Candidate | None]:
+        """Same track id first; then, for the rest, the best box overlap with an unmatched candidate."""
+        out: list[_Candidate | None] = [None] * len(placed)
+        free = list(self._cands)
+        for i, (det, shop_id) in enumerate(placed):
+            if det.track_id is None:
+                continue
+            for cand in free:
+                if cand.shop_id == shop_id and det.track_id in cand.track_ids:
+                    out[i] = cand
+                    free.remove(cand)
+                    break
+        pairs = sorted(
+            (
+                (iou(det.xyxy, cand.box), i, j)
+                for i, (det, shop_id) in enumerate(placed)
+                if out[i] is None
+                for j, cand in enumerate(free)
+                if cand.shop_id == shop_id
+            ),
+            reverse=True,
+        )
+        used: set[int] = set()
+        for score, i, j in pairs:
+            if score < REASSOCIATE_IOU:
+                break
+            if out[i] is None and j not in used:
+                out[i] = free[j]
+                used.add(j)
+        return out
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _event(
+        self, type_: EventType, c: _Candidate, t: float, *, visible: bool, cleared_t: float | None = None
+    ) -> ViolationEvent:
+        return ViolationEvent(
+            type=type_,
+            key=f"{self.camera_id}/{self.kind.value}/{c.seq}",
+            camera_id=self.camera_id,
+            shop_id=c.shop_id,
+            kind=self.kind,
+            object_class=c.object_class,
+            first_seen_t=c.first_seen,
+            t=t,
+            box=c.box,
+            dwell_s=(cleared_t if cleared_t is not None else t) - c.first_seen,
+            visible=visible,
+            opened_t=c.opened_t,
+            cleared_t=cleared_t,
+        )

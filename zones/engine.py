@@ -1,0 +1,40 @@
+"""All rules on all cameras: one `process(frame)` call per sampled frame returns that frame's events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from detector.types import FrameDetections
+from frontage.config import Config
+from zones.dwell import DwellTracker, ViolationEvent
+from zones.geometry import Zone
+
+
+def zones_from_config(cfg: Config) -> list[Zone]:
+    return [Zone.from_points(s.id, f.camera_id, f.polygon) for s in cfg.shops for f in s.frontages]
+
+
+class ZoneEngine:
+    """Routes each frame's detections to the dwell trackers of its camera, one per enabled rule."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.zones = zones_from_config(cfg)
+        self._trackers: dict[str, list[DwellTracker]] = {
+            cam.id: [DwellTracker(cam.id, kind, rule, self.zones) for kind, rule in cfg.rules.items() if rule.enabled]
+            for cam in cfg.cameras
+        }
+
+    def zones_for(self, camera_id: str) -> list[Zone]:
+        return [z for z in self.zones if z.camera_id == camera_id]
+
+    def process(self, frame: FrameDetections, when: dt.datetime) -> list[ViolationEvent]:
+        """`when` is the frame's wall time (recording start + t); it decides active hours."""
+        trackers = self._trackers.get(frame.camera_id)
+        if trackers is None:
+            raise KeyError(f"frame from unknown camera {frame.camera_id!r}")
+        local = when.astimezone(self.cfg.tz)
+        events: list[ViolationEvent] = []
+        for tr in trackers:
+            events.extend(tr.update(frame.t, local, frame.detections))
+        return events
