@@ -61,9 +61,7 @@ class YoloDetector:
         """One model call for a batch of BGR frames (exported models with batch 1 run them one by one)."""
         out: list[list[Detection]] = []
         for img in images:
-            res = self.model.predict(
-                img, imgsz=self.imgsz, conf=self.cfg.conf, iou=self.cfg.iou, verbose=False
-            )[0]
+            res = self.model.predict(img, imgsz=self.imgsz, conf=self.cfg.conf, iou=self.cfg.iou, verbose=False)[0]
             out.append(self._to_detections(res))
         return out
 

@@ -40,7 +40,8 @@ class CaseRecorder:
         self.run_id = run_id
         self.case_ids: list[int] = []
 
-    def handle(self, ev: ViolationEvent, when: dt.datetime, image: np.ndarray | None) -> int | None:
+    def handle(self, ev: ViolationEvent, start: dt.datetime, image: np.ndarray | None) -> int | None:
+        """Apply one event; `start` is the wall time of t=0, `image` the frame the event came from."""
         key = f"{self.run_id}/{ev.key}"
         with Session(self.engine) as s, s.begin():
             row = s.scalar(select(CaseRow).where(CaseRow.violation_key == key))
@@ -54,8 +55,8 @@ class CaseRecorder:
                     kind=ev.kind.value,
                     object_class=ev.object_class,
                     state="detected",
-                    first_seen_at=when - dt.timedelta(seconds=ev.t - ev.first_seen_t),
-                    opened_at=when,
+                    first_seen_at=start + dt.timedelta(seconds=ev.first_seen_t),
+                    opened_at=start + dt.timedelta(seconds=ev.opened_t if ev.opened_t is not None else ev.t),
                     dwell_s=ev.dwell_s,
                     box=list(ev.box),
                 )
@@ -66,10 +67,10 @@ class CaseRecorder:
                 log.warning("event %s for unknown violation %s ignored", ev.type, key)
                 return None
             elif ev.type is EventType.cleared:
-                row.cleared_at = when - dt.timedelta(seconds=ev.t - (ev.cleared_t or ev.t))
+                row.cleared_at = start + dt.timedelta(seconds=ev.cleared_t if ev.cleared_t is not None else ev.t)
                 row.state = "resolved"
                 row.dwell_s = ev.dwell_s
-            if image is not None and ev.type is not EventType.cleared and (ev.visible or row.snapshot is None):
+            if image is not None and ev.type is EventType.opened:
                 row.snapshot = str(self._snapshot(row, ev, image))
             return row.id
 
@@ -78,8 +79,6 @@ class CaseRecorder:
             f"{KIND_LABEL.get(ev.kind.value, ev.kind.value)}: {ev.object_class}  shop {ev.shop_id}",
             f"dwell {ev.dwell_s:.0f} s  camera {ev.camera_id}  t={ev.t:.1f} s",
         ]
-        if not ev.visible:
-            lines.append("object hidden at this moment; box is where it was last seen")
         poly = self.polygons.get((ev.shop_id, ev.camera_id), [])
         annotated = draw_evidence(image, poly, ev.box, lines)
         return write_jpeg(self.snapshot_dir / f"case-{row.id:06d}-{ev.kind.value}-{ev.shop_id}.jpg", annotated)

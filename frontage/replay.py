@@ -19,7 +19,13 @@ from pathlib import Path
 
 import av
 
-from detector.sources import JsonlDetectionsSource, SourceError, VideoFileSource, blank_image, write_detections_line
+from detector.sources import (
+    JsonlDetectionsSource,
+    SourceError,
+    VideoFileSource,
+    blank_image,
+    write_detections_line,
+)
 from detector.tracking import Tracker
 from detector.types import FrameDetections
 from detector.yolo import YoloDetector, resolve_weights
@@ -163,7 +169,7 @@ def replay(
             if image is None:
                 cam = cfg.camera(fd.camera_id)
                 image = blank_image(cam.width, cam.height)
-            recorder.handle(ev, start + dt.timedelta(seconds=ev.t), image)
+            recorder.handle(ev, start, image)
     stats = stream.source.stats
     report = ReplayReport(
         input=str(path),

@@ -6,6 +6,8 @@ start a case). Once entered it may be missed for up to `exit_grace_s` (detector 
 and keeps its dwell; parked objects are re-associated by box overlap when the tracker's identity is lost, so
 one parked car is one case. A violation opens when the dwell inside active hours reaches `dwell_s`, and clears
 once the object has been gone longer than the grace; its clearing time is when it was last seen.
+A violation is only opened on a frame where the object is seen, so its evidence snapshot shows it (a car
+that left just before its dwell ran out opens nothing); its opening time is still when the dwell was reached.
 """
 
 from __future__ import annotations
@@ -26,14 +28,13 @@ REASSOCIATE_IOU = 0.3
 
 class EventType(StrEnum):
     opened = "opened"
-    evidence = "evidence"  # the object is visible again after a violation opened while it was hidden
     cleared = "cleared"
 
 
 @dataclass(frozen=True)
 class ViolationEvent:
     type: EventType
-    key: str
+    key: str  # unique per violation within one tracker's life
     camera_id: str
     shop_id: str
     kind: RuleKind
@@ -42,7 +43,6 @@ class ViolationEvent:
     t: float
     box: XYXY
     dwell_s: float
-    visible: bool
     opened_t: float | None = None
     cleared_t: float | None = None
 
@@ -58,7 +58,6 @@ class _Candidate:
     track_ids: set[int] = field(default_factory=set)
     entered: bool = False
     opened_t: float | None = None
-    needs_evidence: bool = False
 
     def see(self, det: Detection, t: float) -> None:
         self.last_seen, self.box = t, det.xyxy
@@ -100,9 +99,6 @@ class DwellTracker:
                 self._cands.append(cand)
             cand.see(det, t)
             seen_now.add(id(cand))
-            if cand.needs_evidence:
-                cand.needs_evidence = False
-                events.append(self._event(EventType.evidence, cand, t, visible=True))
         since = active_since(local, self.rule.active_hours)
         keep: list[_Candidate] = []
         for cand in self._cands:
@@ -113,14 +109,13 @@ class DwellTracker:
                 cand.entered = t - cand.first_seen >= self.rule.entry_debounce_s
             elif not visible and t - cand.last_seen > self.rule.exit_grace_s:
                 if cand.opened_t is not None:
-                    events.append(self._event(EventType.cleared, cand, t, visible=False, cleared_t=cand.last_seen))
+                    events.append(self._event(EventType.cleared, cand, t, cleared_t=cand.last_seen))
                 continue
-            if cand.entered and cand.opened_t is None and since is not None and self.rule.enabled:
+            if visible and cand.entered and cand.opened_t is None and since is not None and self.rule.enabled:
                 start = max(cand.first_seen, t - (local - since).total_seconds())
                 if t - start >= self.rule.dwell_s:
-                    cand.opened_t = t
-                    cand.needs_evidence = not visible
-                    events.append(self._event(EventType.opened, cand, t, visible=visible))
+                    cand.opened_t = start + self.rule.dwell_s
+                    events.append(self._event(EventType.opened, cand, t))
             keep.append(cand)
         self._cands = keep
         return events
@@ -160,9 +155,7 @@ class DwellTracker:
         self._seq += 1
         return self._seq
 
-    def _event(
-        self, type_: EventType, c: _Candidate, t: float, *, visible: bool, cleared_t: float | None = None
-    ) -> ViolationEvent:
+    def _event(self, type_: EventType, c: _Candidate, t: float, cleared_t: float | None = None) -> ViolationEvent:
         return ViolationEvent(
             type=type_,
             key=f"{self.camera_id}/{self.kind.value}/{c.seq}",
@@ -174,7 +167,6 @@ class DwellTracker:
             t=t,
             box=c.box,
             dwell_s=(cleared_t if cleared_t is not None else t) - c.first_seen,
-            visible=visible,
             opened_t=c.opened_t,
             cleared_t=cleared_t,
         )
