@@ -124,6 +124,15 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(a: argparse.Namespace) -> int:
+    from frontage.service import run_service
+
+    cfg, weights = _config(a.config, a.weights)
+    n = run_service(cfg, weights=weights, db_url=a.db, snapshot_dir=Path(a.snapshots), duration_s=a.duration)
+    print(f"stopped; {n} case(s) opened")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frontage", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -156,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="render the demo street scenario and replay it into SQLite")
     m.add_argument("--out", default="frontage-demo", help="output folder (default: ./frontage-demo)")
     m.set_defaults(func=cmd_demo)
+    u = sub.add_parser("run", help="watch the configured cameras live and record cases")
+    u.add_argument("--config", required=True)
+    u.add_argument("--weights")
+    u.add_argument("--db", default="sqlite:///frontage.db", help="SQLAlchemy URL (default: ./frontage.db)")
+    u.add_argument("--snapshots", default="snapshots", help="folder for evidence JPEGs")
+    u.add_argument("--duration", type=float, help="stop after this many seconds (default: run until killed)")
+    u.set_defaults(func=cmd_run)
     return p
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from frontage.cli import main
+
+sys.exit(main())
