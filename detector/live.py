@@ -41,7 +41,7 @@ class CameraReader(threading.Thread):
         self.reconnects = 0
         self._latest: LatestFrame | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._is_file = "://" not in source
 
     def latest(self) -> LatestFrame | None:
@@ -49,7 +49,7 @@ class CameraReader(threading.Thread):
             return self._latest
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
     def _open(self) -> cv2.VideoCapture:
         params = [
@@ -63,20 +63,20 @@ class CameraReader(threading.Thread):
     def run(self) -> None:
         backoff = 0.5
         seq = 0
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             cap = self._open()
             if not cap.isOpened():
                 self.state = "reconnecting"
                 self.reconnects += 1
                 log.warning("camera %s: cannot open %s; retrying in %.1fs", self.camera_id, self.source, backoff)
-                self._stop.wait(backoff)
+                self._halt.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
             self.state, backoff = "online", 0.5
             fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
             t0 = time.monotonic()
             n = 0
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 ok, img = cap.read()
                 if not ok:
                     break
@@ -87,9 +87,9 @@ class CameraReader(threading.Thread):
                 if self._is_file:  # play a file at its own speed
                     delay = t0 + n / fps - time.monotonic()
                     if delay > 0:
-                        self._stop.wait(delay)
+                        self._halt.wait(delay)
             cap.release()
-            if self._is_file and not self._stop.is_set():
+            if self._is_file and not self._halt.is_set():
                 self.state = "ended"
                 return
             self.state = "reconnecting"
