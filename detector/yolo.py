@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,17 +12,6 @@ from detector.types import Detection
 from frontage.config import DetectorConfig
 
 log = logging.getLogger(__name__)
-
-WEIGHTS_ENV = "FRONTAGE_WEIGHTS"
-
-
-def resolve_weights(configured: str, override: str | None = None) -> str:
-    """Pick the weights: an explicit override, then $FRONTAGE_WEIGHTS, then the config value.
-
-    A bare standard name such as ``yolov8n.pt`` is left for ultralytics to fetch on a connected machine.
-    """
-    return override or os.environ.get(WEIGHTS_ENV) or configured
-
 
 class YoloDetector:
     """Runs the model on frames and returns rule-facing detections (class names after the class map)."""

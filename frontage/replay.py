@@ -28,9 +28,10 @@ from detector.sources import (
 )
 from detector.tracking import Tracker
 from detector.types import FrameDetections
-from detector.yolo import YoloDetector, resolve_weights
+from detector.yolo import YoloDetector
 from dispatch.cases import CaseRecorder
 from dispatch.db import make_engine
+from frontage.assets import default_weights
 from frontage.clock import ManualClock
 from frontage.config import Config
 from zones.engine import ZoneEngine
@@ -106,7 +107,7 @@ class DetectionStream:
             self.camera_ids = [cam]
             self.source = VideoFileSource(path, cam, cfg.detector.sample_fps)
             self.detector = YoloDetector(
-                cfg.detector, resolve_weights(cfg.detector.weights, weights), rule_classes(cfg)
+                cfg.detector, weights or default_weights(cfg.detector.weights), rule_classes(cfg)
             )
 
     @property
