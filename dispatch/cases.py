@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.db import CaseRow
 from dispatch.evidence import draw_evidence, write_jpeg
+from dispatch.lifecycle import CaseState
 from zones.dwell import EventType, ViolationEvent
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class CaseRecorder:
                     shop_id=ev.shop_id,
                     kind=ev.kind.value,
                     object_class=ev.object_class,
-                    state="detected",
+                    state=CaseState.detected.value,
                     first_seen_at=start + dt.timedelta(seconds=ev.first_seen_t),
                     opened_at=start + dt.timedelta(seconds=ev.opened_t if ev.opened_t is not None else ev.t),
                     dwell_s=ev.dwell_s,
@@ -68,7 +69,7 @@ class CaseRecorder:
                 return None
             elif ev.type is EventType.cleared:
                 row.cleared_at = start + dt.timedelta(seconds=ev.cleared_t if ev.cleared_t is not None else ev.t)
-                row.state = "resolved"
+                row.state = CaseState.resolved.value
                 row.dwell_s = ev.dwell_s
             if image is not None and ev.type is EventType.opened:
                 row.snapshot = str(self._snapshot(row, ev, image))
