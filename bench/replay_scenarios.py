@@ -46,9 +46,10 @@ def main() -> int:
             (name, len(expected), len(rep["cases"]), len(s.matched), rep["duration_s"], rep["wall_s"],
              rep["realtime_factor"], rep["peak_rss_mb"])
         )  # fmt: skip
-    print(f"{'scenario':<15}{'expected':>9}{'opened':>8}{'matched':>9}{'video s':>9}{'wall s':>8}{'x rt':>7}{'RSS MB':>8}")
+    head = ("scenario", "expected", "opened", "matched", "video s", "wall s", "x rt", "RSS MB")
+    print(f"{head[0]:<15}" + "".join(f"{h:>9}" for h in head[1:]))
     for r in rows:
-        print(f"{r[0]:<15}{r[1]:>9}{r[2]:>8}{r[3]:>9}{r[4]:>9.1f}{r[5]:>8.1f}{r[6]:>7.2f}{r[7]:>8.0f}")
+        print(f"{r[0]:<15}{r[1]:>9}{r[2]:>9}{r[3]:>9}{r[4]:>9.1f}{r[5]:>9.1f}{r[6]:>9.2f}{r[7]:>9.0f}")
     recall = tp / (tp + fn) if tp + fn else 1.0
     precision = tp / (tp + fp) if tp + fp else 1.0
     print(f"cases: {tp} matched, {fn} missed, {fp} spurious -> recall {recall:.3f}, precision {precision:.3f}")
