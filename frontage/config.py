@@ -117,6 +117,15 @@ class Frontage(Strict):
         return pts
 
 
+class Deadline(Strict):
+    """When a case is reminded and when, still unresolved, it goes to the city's dispatch platform."""
+
+    remind_after_s: NonNegSeconds = Field(0.0, description="Seconds from a case opening to the reminder.")
+    fix_within_s: NonNegSeconds = Field(
+        600.0, description="Seconds the responsible party has after the reminder before the case escalates."
+    )
+
+
 class Shop(Strict):
     id: str = Field(min_length=1, description="Unique shop (responsible unit) id, as on its signboard.")
     name: str = Field(min_length=1, description="Shop name.")
@@ -125,6 +134,9 @@ class Shop(Strict):
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude of the frontage.")
     responsible: Responsible = Field(description="The party reminded about this frontage.")
     frontages: list[Frontage] = Field(min_length=1, description="The shop's frontage polygons, per camera.")
+    deadlines: dict[RuleKind, Deadline] = Field(
+        default_factory=dict, description="Per-rule deadlines for this shop, overriding the rule's own."
+    )
 
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -174,6 +186,12 @@ class Rule(Strict):
         default_factory=list, description="Daily windows when the rule applies; empty means always."
     )
     presence: Presence = Field(default_factory=Presence, description="How an object counts as inside.")
+    deadline: Deadline = Field(default_factory=Deadline, description="Reminder and escalation timing.")
+    repeat_window_s: NonNegSeconds = Field(
+        3600.0,
+        description="A new case of this rule at the same shop within this many seconds of the last one is linked "
+        "to it as a repeat offence: no second reminder, it escalates at its deadline. 0 turns linking off.",
+    )
 
 
 def _default_parking() -> Rule:
@@ -199,12 +217,30 @@ class Rules(Strict):
         yield RuleKind.out_of_store_trading, self.out_of_store_trading
 
 
+class DispatchConfig(Strict):
+    """Where reminders and escalations go."""
+
+    reminder_channels: list[str] = Field(
+        default_factory=lambda: ["log"], description="Reminder channels: log, webhook, mqtt."
+    )
+    webhook_url: str = Field("", description="Default webhook URL when a party's contact has none.")
+    webhook_secret: str = Field("", description="HMAC-SHA256 secret for webhook signatures.")
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(1883, gt=0, lt=65536, description="MQTT broker port.")
+    mqtt_topic_prefix: str = Field("frontage/reminders", description="Topic prefix; the party id is appended.")
+    open311_url: str = Field("http://127.0.0.1:8311", description="Base URL of the Open311 GeoReport v2 endpoint.")
+    open311_api_key: str = Field("", description="api_key sent with service requests, if the platform needs one.")
+    poll_interval_s: NonNegSeconds = Field(60.0, description="How often escalated cases are polled for closure.")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL of this box's API, for snapshot links.")
+
+
 class Config(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA timezone for active hours and reports.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Model and sampling.")
     cameras: list[Camera] = Field(min_length=1, description="Cameras this box watches.")
     shops: list[Shop] = Field(default_factory=list, description="Responsible units and their frontages.")
     rules: Rules = Field(default_factory=Rules, description="Violation rules.")
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig, description="Reminders and escalation.")
 
     @field_validator("timezone")
     @classmethod
@@ -232,6 +268,14 @@ class Config(Strict):
             if cam.id == camera_id:
                 return cam
         raise KeyError(camera_id)
+
+    def deadline(self, shop_id: str, kind: RuleKind) -> Deadline:
+        """The shop's own deadline for this rule if it has one, else the rule's."""
+        try:
+            own = self.shop(shop_id).deadlines.get(kind)
+        except KeyError:
+            own = None
+        return own or dict(self.rules.items())[kind].deadline
 
     def shop(self, shop_id: str) -> Shop:
         for shop in self.shops:
