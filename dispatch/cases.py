@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import select
@@ -17,6 +18,9 @@ from dispatch.evidence import draw_evidence, write_jpeg
 from dispatch.lifecycle import CaseState
 from zones.dwell import EventType, ViolationEvent
 
+if TYPE_CHECKING:
+    from dispatch.workflow import Workflow
+
 log = logging.getLogger(__name__)
 
 KIND_LABEL = {"illegal_parking": "illegal parking", "out_of_store_trading": "out-of-store trading"}
@@ -25,7 +29,8 @@ KIND_LABEL = {"illegal_parking": "illegal parking", "out_of_store_trading": "out
 class CaseRecorder:
     """Writes one case per violation: opened -> stored with a snapshot; cleared -> `cleared_at` and resolved.
 
-    `run_id` keeps violation keys unique when several replays share one database.
+    `run_id` keeps violation keys unique when several replays share one database. Each new or cleared case
+    also moves through the lifecycle (ledger, reminder and escalation times) in the same transaction.
     """
 
     def __init__(
@@ -34,11 +39,13 @@ class CaseRecorder:
         snapshot_dir: Path,
         polygons: Mapping[tuple[str, str], Sequence[tuple[float, float]]],
         run_id: str,
+        workflow: Workflow,
     ):
         self.engine = engine
         self.snapshot_dir = Path(snapshot_dir)
         self.polygons = polygons
         self.run_id = run_id
+        self.workflow = workflow
         self.case_ids: list[int] = []
 
     def handle(self, ev: ViolationEvent, start: dt.datetime, image: np.ndarray | None) -> int | None:
@@ -64,13 +71,14 @@ class CaseRecorder:
                 s.add(row)
                 s.flush()
                 self.case_ids.append(row.id)
+                self.workflow.case_opened(s, row, row.opened_at)
             elif row is None:
                 log.warning("event %s for unknown violation %s ignored", ev.type, key)
                 return None
             elif ev.type is EventType.cleared:
                 row.cleared_at = start + dt.timedelta(seconds=ev.cleared_t if ev.cleared_t is not None else ev.t)
-                row.state = CaseState.resolved.value
                 row.dwell_s = ev.dwell_s
+                self.workflow.case_cleared(s, row, start + dt.timedelta(seconds=ev.t))
             if image is not None and ev.type is EventType.opened:
                 row.snapshot = str(self._snapshot(row, ev, image))
             return row.id

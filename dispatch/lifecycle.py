@@ -34,7 +34,7 @@ S, A = CaseState, Actor
 TRANSITIONS: dict[tuple[CaseState, CaseState], frozenset[Actor]] = {
     (S.detected, S.reminded): frozenset({A.system}),
     (S.detected, S.resolved): frozenset({A.system, A.merchant, A.operator}),
-    (S.detected, S.escalated): frozenset({A.operator}),
+    (S.detected, S.escalated): frozenset({A.operator, A.system}),  # system: a repeat offence, already warned
     (S.detected, S.dismissed): frozenset({A.operator}),
     (S.reminded, S.resolved): frozenset({A.system, A.merchant, A.operator}),
     (S.reminded, S.escalated): frozenset({A.system, A.operator}),
@@ -61,7 +61,10 @@ def check_transition(current: CaseState, target: CaseState, actor: Actor) -> Non
     allowed = TRANSITIONS.get((current, target))
     if allowed is None:
         moves = sorted(to.value for (frm, to) in TRANSITIONS if frm == current)
-        raise TransitionRefused(f"a {current.value} case cannot become {target.value} (allowed: {moves or 'none'})")
+        article = "an" if current.value[0] in "aeiou" else "a"
+        raise TransitionRefused(
+            f"{article} {current.value} case cannot become {target.value} (allowed: {moves or 'none'})"
+        )
     if actor not in allowed:
         raise TransitionRefused(
             f"{actor.value} may not move a case from {current.value} to {target.value} "

@@ -31,6 +31,7 @@ from detector.types import FrameDetections
 from detector.yolo import YoloDetector
 from dispatch.cases import CaseRecorder
 from dispatch.db import make_engine
+from dispatch.workflow import Workflow
 from frontage.assets import default_weights
 from frontage.clock import ManualClock
 from frontage.config import Config
@@ -160,7 +161,9 @@ def replay(
     clock = ManualClock(start)
     zones = ZoneEngine(cfg)
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
-    recorder = CaseRecorder(make_engine(db_url), snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12])
+    engine = make_engine(db_url)
+    workflow = Workflow(engine, cfg, clock)
+    recorder = CaseRecorder(engine, snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12], workflow=workflow)
     last_t = 0.0
     for fd in stream:
         clock.set(max(clock.now(), start + dt.timedelta(seconds=fd.t)))
@@ -171,6 +174,7 @@ def replay(
                 cam = cfg.camera(fd.camera_id)
                 image = blank_image(cam.width, cam.height)
             recorder.handle(ev, start, image)
+        workflow.tick()  # reminders and escalations fall due on the recording's clock
     stats = stream.source.stats
     report = ReplayReport(
         input=str(path),

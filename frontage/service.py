@@ -13,6 +13,7 @@ from detector.types import FrameDetections
 from detector.yolo import YoloDetector
 from dispatch.cases import CaseRecorder
 from dispatch.db import make_engine
+from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import Config
 from frontage.replay import rule_classes
@@ -35,7 +36,9 @@ def run_service(
     detector = YoloDetector(cfg.detector, weights, rule_classes(cfg))
     zones = ZoneEngine(cfg)
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
-    recorder = CaseRecorder(make_engine(db_url), snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12])
+    engine = make_engine(db_url)
+    workflow = Workflow(engine, cfg, clock)
+    recorder = CaseRecorder(engine, snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12], workflow=workflow)
     cams = [c for c in cfg.cameras if c.source]
     readers = {c.id: CameraReader(c.id, c.source) for c in cams}
     trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in cams}
@@ -58,6 +61,7 @@ def run_service(
                 for ev in zones.process(FrameDetections(cam.id, t, dets, frame.image), now):
                     recorder.handle(ev, start, frame.image)
                     log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
+            workflow.tick()
             if all(r.state == "ended" for r in readers.values()):
                 break
             time.sleep(max(0.0, period - (time.monotonic() - tick)))

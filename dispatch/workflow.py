@@ -1,0 +1,307 @@
+"""Carries cases through their life: camera events, due reminders and escalations, people's actions.
+
+Every move goes through `transition`, which checks the table in `dispatch.lifecycle` and writes the ledger
+entry in the same transaction. Due times are stored on the case and compared with the injected clock, so a
+restarted process fires each pending reminder and escalation at its original time, or at once when it fell
+due while the process was down. Messages leave through the outbox in the same transaction as the move that
+caused them, with an idempotency key per case and purpose: a crash can never send one without the other,
+and a replay never sends one twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from dispatch.db import CaseEventRow, CaseRow, OutboxRow
+from dispatch.lifecycle import Actor, CaseState, check_transition
+from dispatch.outbox import enqueue
+from frontage.clock import Clock
+from frontage.config import Config, RuleKind
+
+log = logging.getLogger(__name__)
+
+S, A = CaseState, Actor
+ESCALATION_CHANNEL = "open311"
+SERVICE_NAMES = {
+    RuleKind.illegal_parking.value: "Illegal parking in a shop frontage",
+    RuleKind.out_of_store_trading.value: "Out-of-store trading in a shop frontage",
+}
+
+
+class Action(StrEnum):
+    """What people may do to a case through the API."""
+
+    confirm = "confirm"  # an operator checked the evidence: a true violation (ledger note)
+    dismiss = "dismiss"  # an operator rejects a false positive
+    escalate = "escalate"  # an operator sends it to the city now
+    resolve = "resolve"  # an operator or the merchant says it is fixed
+    acknowledge = "acknowledge"  # the merchant has seen the reminder (ledger note)
+
+
+ACTION_TARGET: dict[Action, CaseState | None] = {
+    Action.confirm: None,
+    Action.acknowledge: None,
+    Action.dismiss: S.dismissed,
+    Action.escalate: S.escalated,
+    Action.resolve: S.resolved,
+}
+
+
+def ledger(session: Session, case: CaseRow, actor: Actor, reason: str, at: dt.datetime, **data) -> CaseEventRow:
+    """A ledger entry that is not a move (a note: confirmed, linked, camera dark...)."""
+    row = CaseEventRow(
+        case_id=case.id, at=at, from_state=case.state, to_state=case.state, actor=actor.value, reason=reason, data=data
+    )
+    session.add(row)
+    return row
+
+
+def transition(
+    session: Session, case: CaseRow, to: CaseState, actor: Actor, reason: str, at: dt.datetime, **data
+) -> CaseEventRow:
+    """Move a case, or raise TransitionRefused; the ledger entry is written in the caller's transaction."""
+    check_transition(CaseState(case.state), to, actor)
+    row = CaseEventRow(
+        case_id=case.id, at=at, from_state=case.state, to_state=to.value, actor=actor.value, reason=reason, data=data
+    )
+    case.state, case.updated_at = to.value, at
+    case.remind_due_at = case.escalate_due_at = None  # each move settles what was due; callers set the next
+    session.add(row)
+    return row
+
+
+class Workflow:
+    """The lifecycle engine. `snapshot_url(case_id)` makes the evidence link sent in messages."""
+
+    def __init__(self, engine: Engine, cfg: Config, clock: Clock, snapshot_url: Callable[[int], str] | None = None):
+        self.engine, self.cfg, self.clock = engine, cfg, clock
+        base = cfg.dispatch.public_url.rstrip("/")
+        self.snapshot_url = snapshot_url or (lambda case_id: f"{base}/cases/{case_id}/snapshot.jpg")
+
+    # --- camera events (called inside the recorder's transaction) -------------------------------------------
+
+    def case_opened(self, session: Session, case: CaseRow, at: dt.datetime) -> None:
+        kind = RuleKind(case.kind)
+        session.add(
+            CaseEventRow(
+                case_id=case.id,
+                at=at,
+                from_state=None,
+                to_state=case.state,
+                actor=A.system.value,
+                reason=f"camera {case.camera_id}: {case.object_class} in frontage for {case.dwell_s:.0f} s",
+                data={"box": case.box},
+            )
+        )
+        deadline = self.cfg.deadline(case.shop_id, kind)
+        earlier = self._repeat_of(session, case, kind)
+        if earlier is not None:
+            case.linked_case_id = earlier.id
+            case.escalate_due_at = at + dt.timedelta(seconds=deadline.fix_within_s)
+            ledger(session, case, A.system, f"repeat offence: linked to case {earlier.id}; no second reminder", at)
+            ledger(session, earlier, A.system, f"repeat offence: case {case.id} linked", at)
+        else:
+            case.remind_due_at = at + dt.timedelta(seconds=deadline.remind_after_s)
+
+    def _repeat_of(self, session: Session, case: CaseRow, kind: RuleKind) -> CaseRow | None:
+        window = dict(self.cfg.rules.items())[kind].repeat_window_s
+        if window <= 0:
+            return None
+        since = case.opened_at - dt.timedelta(seconds=window)
+        return session.scalar(
+            select(CaseRow)
+            .where(
+                CaseRow.shop_id == case.shop_id,
+                CaseRow.kind == case.kind,
+                CaseRow.id != case.id,
+                CaseRow.opened_at >= since,
+                CaseRow.state != S.dismissed.value,
+            )
+            .order_by(CaseRow.opened_at.desc(), CaseRow.id.desc())
+            .limit(1)
+        )
+
+    def case_cleared(self, session: Session, case: CaseRow, at: dt.datetime) -> None:
+        state = CaseState(case.state)
+        if state in (S.detected, S.reminded):
+            transition(session, case, S.resolved, A.system, f"camera {case.camera_id} sees the frontage cleared", at)
+        else:
+            ledger(session, case, A.system, f"camera {case.camera_id} sees the frontage cleared", at)
+
+    # --- timers -----------------------------------------------------------------------------------------
+
+    def next_due(self) -> dt.datetime | None:
+        with Session(self.engine) as s:
+            times = [
+                s.scalar(
+                    select(CaseRow.remind_due_at).where(CaseRow.remind_due_at.is_not(None)).order_by("remind_due_at")
+                ),
+                s.scalar(
+                    select(CaseRow.escalate_due_at)
+                    .where(CaseRow.escalate_due_at.is_not(None))
+                    .order_by("escalate_due_at")
+                ),
+            ]
+        due = [t for t in times if t is not None]
+        return min(due) if due else None
+
+    def tick(self) -> int:
+        """Fire every reminder and escalation due by now; each case in its own transaction. Returns the count."""
+        now = self.clock.now()
+        with Session(self.engine) as s:
+            ids = s.scalars(
+                select(CaseRow.id)
+                .where(or_(CaseRow.remind_due_at <= now, CaseRow.escalate_due_at <= now))
+                .order_by(CaseRow.id)
+            ).all()
+        fired = 0
+        for case_id in ids:
+            with Session(self.engine) as s, s.begin():
+                case = s.get(CaseRow, case_id)
+                if case is None:
+                    continue
+                if case.remind_due_at is not None and case.remind_due_at <= now:
+                    self._remind(s, case, case.remind_due_at)
+                    fired += 1
+                elif case.escalate_due_at is not None and case.escalate_due_at <= now:
+                    self._escalate(s, case, case.escalate_due_at, A.system, "deadline passed, still not fixed")
+                    fired += 1
+        return fired
+
+    def _remind(self, s: Session, case: CaseRow, due: dt.datetime) -> None:
+        deadline_at = due + dt.timedelta(seconds=self.cfg.deadline(case.shop_id, RuleKind(case.kind)).fix_within_s)
+        transition(
+            s,
+            case,
+            S.reminded,
+            A.system,
+            "reminder sent to the responsible party",
+            due,
+            deadline=deadline_at.isoformat(),
+        )
+        case.escalate_due_at = deadline_at
+        for channel in self.cfg.dispatch.reminder_channels:
+            enqueue(
+                s,
+                channel=channel,
+                payload=self._reminder(case, deadline_at, channel),
+                idempotency_key=f"remind/{case.id}/{channel}/{due.isoformat()}",
+                case_id=case.id,
+                now=due,
+            )
+
+    def _escalate(self, s: Session, case: CaseRow, at: dt.datetime, actor: Actor, reason: str) -> None:
+        transition(s, case, S.escalated, actor, reason, at)
+        enqueue(
+            s,
+            channel=ESCALATION_CHANNEL,
+            payload=self._service_request(case),
+            idempotency_key=f"escalate/{case.id}",
+            case_id=case.id,
+            now=at,
+        )
+
+    # --- outbox and dispatch feedback -------------------------------------------------------------------
+
+    def on_delivered(self, session: Session, row: OutboxRow) -> None:
+        """Outbox hook: remember the platform's service request id for an escalation."""
+        if row.channel != ESCALATION_CHANNEL or row.case_id is None:
+            return
+        case = session.get(CaseRow, row.case_id)
+        srid = (row.result or {}).get("service_request_id")
+        if case is not None and srid and case.service_request_id is None:
+            case.service_request_id = str(srid)
+            ledger(session, case, A.dispatch, f"dispatch platform accepted it as request {srid}", self.clock.now())
+
+    def dispatch_closed(self, case_id: int, notes: str = "") -> bool:
+        """The city platform reports the request closed; close the case. False if it was not escalated."""
+        with Session(self.engine) as s, s.begin():
+            case = s.get(CaseRow, case_id)
+            if case is None or case.state != S.escalated.value:
+                return False
+            transition(s, case, S.closed, A.dispatch, notes or "closed by the dispatch platform", self.clock.now())
+            return True
+
+    def escalated_awaiting_closure(self) -> list[tuple[int, str]]:
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(CaseRow.id, CaseRow.service_request_id).where(
+                    CaseRow.state == S.escalated.value, CaseRow.service_request_id.is_not(None)
+                )
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+    # --- people -----------------------------------------------------------------------------------------
+
+    def act(self, case_id: int, action: Action, actor: Actor, reason: str = "", **data) -> CaseRow:
+        """Apply an operator's or merchant's action; raises KeyError or TransitionRefused."""
+        now = self.clock.now()
+        with Session(self.engine) as s, s.begin():
+            case = s.get(CaseRow, case_id)
+            if case is None:
+                raise KeyError(case_id)
+            target = ACTION_TARGET[action]
+            text = reason or action.value
+            if target is None:
+                ledger(s, case, actor, f"{action.value}: {text}" if reason else action.value, now, **data)
+                if action is Action.confirm:
+                    case.confirmed_at = now
+            elif target is S.escalated:
+                self._escalate(s, case, now, actor, text)
+            else:
+                transition(s, case, target, actor, text, now, **data)
+            s.flush()
+            s.expunge(case)
+            return case
+
+    # --- message bodies ---------------------------------------------------------------------------------
+
+    def _reminder(self, case: CaseRow, deadline_at: dt.datetime, channel: str) -> dict:
+        shop = self.cfg.shop(case.shop_id)
+        party = shop.responsible
+        payload = {
+            "type": "reminder",
+            "case": {
+                "id": case.id,
+                "kind": case.kind,
+                "object_class": case.object_class,
+                "camera_id": case.camera_id,
+                "opened_at": case.opened_at.isoformat(),
+            },
+            "shop": {"id": shop.id, "name": shop.name, "address": shop.address},
+            "responsible": {"kind": party.kind.value, "name": party.name},
+            "rule": case.kind,
+            "deadline": deadline_at.isoformat(),
+            "snapshot_url": self.snapshot_url(case.id),
+            "message": f"{SERVICE_NAMES[case.kind]} at {shop.name}: please clear it before {deadline_at.isoformat()}.",
+        }
+        if channel == "webhook":
+            payload["url"] = party.contact.webhook or self.cfg.dispatch.webhook_url
+        elif channel == "mqtt":
+            payload["topic"] = party.contact.mqtt_topic or f"{self.cfg.dispatch.mqtt_topic_prefix}/{shop.id}"
+        return payload
+
+    def _service_request(self, case: CaseRow) -> dict:
+        shop = self.cfg.shop(case.shop_id)
+        body = {
+            "service_code": case.kind,
+            "service_name": SERVICE_NAMES[case.kind],
+            "description": (
+                f"{SERVICE_NAMES[case.kind]}: {case.object_class} at {shop.name} ({shop.id}), "
+                f"seen by camera {case.camera_id} since {case.first_seen_at.isoformat()}; "
+                f"the responsible party {shop.responsible.name} was reminded and did not clear it."
+            ),
+            "address_string": shop.address,
+            "media_url": self.snapshot_url(case.id),
+            "attribute": {"case_id": str(case.id), "shop_id": shop.id},
+        }
+        if shop.lat is not None and shop.lon is not None:
+            body["lat"], body["long"] = shop.lat, shop.lon
+        return body
