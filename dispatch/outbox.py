@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -202,6 +203,13 @@ class OutboxWorker:
                 if row is None:
                     return None
                 row_id = row.id
+                if self.max_attempts is not None and row.attempts >= self.max_attempts:
+                    # Claimed that often without a recorded outcome (crashes mid-send): stop the loop here.
+                    row.status = DEAD
+                    row.last_error = f"gave up: {row.attempts} attempt(s) without a recorded outcome"
+                    log.warning("outbox %s (%s) dead: %s", row.id, row.channel, row.last_error)
+                    skip.add(row_id)
+                    continue
                 # Compare-and-set: on SQLite (no row locks) another worker may have claimed it meanwhile.
                 claimed = s.execute(
                     update(OutboxRow)
@@ -243,7 +251,7 @@ class OutboxWorker:
                     return False
                 row.status = DELIVERED
                 row.delivered_at = self.clock.now()
-                row.result = dict(result or {})
+                row.result = json.loads(json.dumps(result or {}, default=str))  # never fails the commit
                 row.last_error = ""
                 if self.on_delivered is not None:
                     self.on_delivered(s, row)
