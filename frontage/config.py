@@ -234,6 +234,39 @@ class DispatchConfig(Strict):
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL of this box's API, for snapshot links.")
 
 
+class Role(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    merchant = "merchant"
+
+
+class ApiToken(Strict):
+    """A bearer token for the API. Store its SHA-256 (`token_sha256`) rather than the token where you can."""
+
+    name: str = Field(min_length=1, description="Who holds the token (shown in the ledger as the actor's name).")
+    role: Role = Field(description="admin, operator or merchant.")
+    shop_id: str | None = Field(None, description="For a merchant token: the one shop whose cases it may see.")
+    token: str = Field("", description="The token itself (fine for demos; prefer token_sha256).")
+    token_sha256: str = Field("", description="Hex SHA-256 of the token.")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiToken:
+        if bool(self.token) == bool(self.token_sha256):
+            raise ValueError("give exactly one of token or token_sha256")
+        if self.token and len(self.token) < 16:
+            raise ValueError("token must be at least 16 characters")
+        if (self.role is Role.merchant) != (self.shop_id is not None):
+            raise ValueError("shop_id is required for merchant tokens and only for them")
+        return self
+
+
+class ApiConfig(Strict):
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port the API listens on.")
+    tokens: list[ApiToken] = Field(default_factory=list, description="Bearer tokens and their roles.")
+    max_upload_bytes: int = Field(5_000_000, gt=0, description="Largest photo a merchant may upload.")
+
+
 class Config(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA timezone for active hours and reports.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Model and sampling.")
@@ -241,6 +274,7 @@ class Config(Strict):
     shops: list[Shop] = Field(default_factory=list, description="Responsible units and their frontages.")
     rules: Rules = Field(default_factory=Rules, description="Violation rules.")
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig, description="Reminders and escalation.")
+    api: ApiConfig = Field(default_factory=ApiConfig, description="Operator API and review page.")
 
     @field_validator("timezone")
     @classmethod
@@ -336,6 +370,9 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
                             "set allow_overlap: true on one of them if this is intended",
                         )
                     )
+    for ti, tok in enumerate(cfg.api.tokens):
+        if tok.shop_id is not None and tok.shop_id not in {s.id for s in cfg.shops}:
+            problems.append((f"api.tokens[{ti}].shop_id", f"unknown shop {tok.shop_id!r}"))
     names = set(model_names) if model_names is not None else set(COCO_NAMES)
     for key in cfg.detector.class_map:
         if key not in names:
