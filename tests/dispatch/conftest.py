@@ -16,24 +16,18 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from dispatch.db import Base, CaseRow, make_engine
+from dispatch.db import CaseRow, make_engine
 from frontage.clock import ManualClock
 
 T0 = dt.datetime(2024, 5, 6, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    """A fresh SQLite file; FRONTAGE_TEST_DB_URL (e.g. a scratch PostgreSQL database) is emptied and used instead."""
-    url = os.environ.get("FRONTAGE_TEST_DB_URL")
-    if url:
-        scratch = create_engine(url)
-        Base.metadata.drop_all(scratch)
-        scratch.dispose()
-    eng = make_engine(url or f"sqlite:///{tmp_path / 'cases.db'}")
+def engine(db_url):
+    """A fresh, migrated store: SQLite and a real PostgreSQL (see db_url in tests/conftest.py)."""
+    eng = make_engine(db_url)
     yield eng
     eng.dispose()
 

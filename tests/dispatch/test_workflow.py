@@ -49,11 +49,11 @@ CFG = {
 
 
 class Box:
-    def __init__(self, tmp_path, cfg=CFG):
+    def __init__(self, tmp_path, url, cfg=CFG):
         self.snaps = tmp_path / "snaps"
         self.cfg = parse_config(cfg)
         self.clock = ManualClock(T0)
-        self.url = f"sqlite:///{tmp_path / 'cases.db'}"
+        self.url = url
         self.engine = make_engine(self.url)
         self.restart()
         self.seq = 0
@@ -104,8 +104,11 @@ class Box:
 
 
 @pytest.fixture
-def box(tmp_path):
-    return Box(tmp_path)
+def box(tmp_path, db_url):
+    b = Box(tmp_path, db_url)
+    yield b
+    b.engine.dispose()
+    b.wf.engine.dispose()
 
 
 def test_reminder_then_resolved_by_the_camera(box):
