@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
 from dispatch.lifecycle import Actor, CaseState, check_transition
+from dispatch.notify import reminder_payload, reminder_topic
 from dispatch.outbox import enqueue
 from frontage.clock import Clock
 from frontage.config import Config, RuleKind
@@ -266,26 +267,23 @@ class Workflow:
     def _reminder(self, case: CaseRow, deadline_at: dt.datetime, channel: str) -> dict:
         shop = self.cfg.shop(case.shop_id)
         party = shop.responsible
-        payload = {
-            "type": "reminder",
-            "case": {
-                "id": case.id,
-                "kind": case.kind,
-                "object_class": case.object_class,
-                "camera_id": case.camera_id,
-                "opened_at": case.opened_at.isoformat(),
+        payload = reminder_payload(
+            {"id": case.id, "kind": case.kind, "object_class": case.object_class, "opened_at": case.opened_at},
+            {
+                "id": shop.id,
+                "name": shop.name,
+                "address": shop.address,
+                "responsible": {"kind": party.kind.value, "name": party.name},
             },
-            "shop": {"id": shop.id, "name": shop.name, "address": shop.address},
-            "responsible": {"kind": party.kind.value, "name": party.name},
-            "rule": case.kind,
-            "deadline": deadline_at.isoformat(),
-            "snapshot_url": self.snapshot_url(case.id),
-            "message": f"{SERVICE_NAMES[case.kind]} at {shop.name}: please clear it before {deadline_at.isoformat()}.",
-        }
+            case.kind,
+            deadline_at,
+            self.snapshot_url(case.id),
+        )
+        payload["message"] = f"{SERVICE_NAMES[case.kind]} at {shop.name}: please clear it by {deadline_at.isoformat()}."
         if channel == "webhook":
             payload["url"] = party.contact.webhook or self.cfg.dispatch.webhook_url
         elif channel == "mqtt":
-            payload["topic"] = party.contact.mqtt_topic or f"{self.cfg.dispatch.mqtt_topic_prefix}/{shop.id}"
+            payload["topic"] = party.contact.mqtt_topic or reminder_topic(shop.id, self.cfg.dispatch.mqtt_topic_prefix)
         return payload
 
     def _service_request(self, case: CaseRow) -> dict:

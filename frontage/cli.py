@@ -98,29 +98,79 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
+    """The whole loop on the bundled scenario: detection, cases, reminders (logged), escalation to a local
+    Open311 dispatch server on deadlines of seconds; `--serve` then keeps the review page up."""
     missing = missing_assets_message()
     if missing:
         print("frontage demo cannot run on this machine:\n" + missing, file=sys.stderr)
         return EXIT_BAD_INPUT
+    from dispatch.open311_server import BackgroundServer, create_app
     from frontage.replay import replay
     from frontage.scenarios.catalog import SCENARIOS
     from frontage.scenarios.render import render
 
     out = Path(a.out)
-    print(f"rendering the demo scenario into {out}/ ...")
+    out.mkdir(parents=True, exist_ok=True)
+    _show_reminders()
+    print(f"rendering the demo street scenario into {out}/ ...")
     result = render(SCENARIOS["demo"], out)
     cfg, weights = _config(str(REPO_ROOT / "configs" / "demo.yaml"))
-    report = replay(
-        cfg,
-        Path(result.video),
-        weights=weights,
-        db_url=f"sqlite:///{(out / 'frontage.db').resolve()}",
-        snapshot_dir=out / "snapshots",
-        start=dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC),
-    )
+    db_url = f"sqlite:///{(out / 'frontage.db').resolve()}"
+    with BackgroundServer(create_app(str(out / "dispatch.db"))).start() as city:
+        cfg = cfg.model_copy(update={"dispatch": cfg.dispatch.model_copy(update={"open311_url": city.url})})
+        print(f"local Open311 dispatch server at {city.url}; replaying through the real detector ...")
+        report = replay(
+            cfg,
+            Path(result.video),
+            weights=weights,
+            db_url=db_url,
+            snapshot_dir=out / "snapshots",
+            start=dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC),
+            deliver=True,
+        )
+        requests = city.app.state.store.list(None, None)
     (out / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
     _print_cases(report)
+    print(f"dispatch server holds {len(requests)} service request(s):")
+    for req in requests:
+        print(f"  request {req['id']}: {req['service_code']} status={req['status']} ({req['address_string']})")
     print(f"report: {out / 'report.json'}; snapshots in {out / 'snapshots'}; database {out / 'frontage.db'}")
+    if a.serve:
+        return _serve_api(cfg, db_url, out / "snapshots", out / "uploads")
+    return 0
+
+
+def _serve_api(cfg, db_url: str, snapshots: Path, uploads: Path) -> int:
+    """Serve the operator API and review page in the foreground until interrupted."""
+    import uvicorn
+
+    from api.app import create_app
+    from dispatch.db import make_engine
+    from dispatch.workflow import Workflow
+    from frontage.clock import SystemClock
+
+    engine = make_engine(db_url)
+    app = create_app(cfg, engine, Workflow(engine, cfg, SystemClock()), snapshot_dir=snapshots, upload_dir=uploads)
+    print(f"review page: http://{cfg.api.host}:{cfg.api.port}/  (Ctrl-C to stop)")
+    uvicorn.run(app, host=cfg.api.host, port=cfg.api.port, log_level="warning")
+    return 0
+
+
+def _show_reminders() -> None:
+    """Reminders go to the log channel in the demo: print them."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  reminder: %(message)s"))
+    rem = logging.getLogger("frontage.reminders")
+    rem.addHandler(handler)
+    rem.setLevel(logging.INFO)
+    rem.propagate = False
+
+
+def cmd_dispatch_server(a: argparse.Namespace) -> int:
+    from dispatch.open311_server import serve
+
+    print(f"Open311 dispatch server on http://{a.host}:{a.port} (store: {a.db or 'in memory'})")
+    serve(a.host, a.port, a.db)
     return 0
 
 
@@ -164,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("demo", help="render the demo street scenario and replay it into SQLite")
     m.add_argument("--out", default="frontage-demo", help="output folder (default: ./frontage-demo)")
+    m.add_argument("--serve", action="store_true", help="then keep the API and review page running")
     m.set_defaults(func=cmd_demo)
     u = sub.add_parser("run", help="watch the configured cameras live and record cases")
     u.add_argument("--config", required=True)
@@ -172,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--snapshots", default="snapshots", help="folder for evidence JPEGs")
     u.add_argument("--duration", type=float, help="stop after this many seconds (default: run until killed)")
     u.set_defaults(func=cmd_run)
+    ds = sub.add_parser("dispatch-server", help="run the local Open311 dispatch server (the embedded default)")
+    ds.add_argument("--host", default="127.0.0.1")
+    ds.add_argument("--port", type=int, default=8311)
+    ds.add_argument("--db", help="SQLite file for its requests (default: in memory)")
+    ds.set_defaults(func=cmd_dispatch_server)
     return p
 
 

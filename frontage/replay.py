@@ -31,6 +31,7 @@ from detector.types import FrameDetections
 from detector.yolo import YoloDetector
 from dispatch.cases import CaseRecorder
 from dispatch.db import make_engine
+from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.assets import default_weights
 from frontage.clock import ManualClock
@@ -153,7 +154,9 @@ def replay(
     snapshot_dir: Path,
     camera_id: str | None = None,
     start: dt.datetime | None = None,
+    deliver: bool = False,
 ) -> ReplayReport:
+    """Replay `path`; with `deliver`, reminders and escalations also leave through the outbox (real senders)."""
     path = Path(path)
     wall0 = time.perf_counter()
     stream = DetectionStream(cfg, path, weights, camera_id)
@@ -164,6 +167,7 @@ def replay(
     engine = make_engine(db_url)
     workflow = Workflow(engine, cfg, clock)
     recorder = CaseRecorder(engine, snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12], workflow=workflow)
+    step = DispatchLoop(engine, cfg, clock, workflow).step if deliver else workflow.tick
     last_t = 0.0
     for fd in stream:
         clock.set(max(clock.now(), start + dt.timedelta(seconds=fd.t)))
@@ -174,7 +178,7 @@ def replay(
                 cam = cfg.camera(fd.camera_id)
                 image = blank_image(cam.width, cam.height)
             recorder.handle(ev, start, image)
-        workflow.tick()  # reminders and escalations fall due on the recording's clock
+        step()  # reminders and escalations fall due on the recording's clock
     stats = stream.source.stats
     report = ReplayReport(
         input=str(path),
