@@ -29,8 +29,9 @@ KIND_LABEL = {"illegal_parking": "illegal parking", "out_of_store_trading": "out
 class CaseRecorder:
     """Writes one case per violation: opened -> stored with a snapshot; cleared -> `cleared_at` and resolved.
 
-    `run_id` keeps violation keys unique when several replays share one database. Each new or cleared case
-    also moves through the lifecycle (ledger, reminder and escalation times) in the same transaction.
+    Violation keys come from the zone engine (which prefixes them per run) and are unique in the store, so a
+    replayed event never makes a second case. Each new or cleared case also moves through the lifecycle
+    (ledger, reminder and escalation times) in the same transaction.
     """
 
     def __init__(
@@ -38,19 +39,17 @@ class CaseRecorder:
         engine: Engine,
         snapshot_dir: Path,
         polygons: Mapping[tuple[str, str], Sequence[tuple[float, float]]],
-        run_id: str,
         workflow: Workflow,
     ):
         self.engine = engine
         self.snapshot_dir = Path(snapshot_dir)
         self.polygons = polygons
-        self.run_id = run_id
         self.workflow = workflow
         self.case_ids: list[int] = []
 
     def handle(self, ev: ViolationEvent, start: dt.datetime, image: np.ndarray | None) -> int | None:
         """Apply one event; `start` is the wall time of t=0, `image` the frame the event came from."""
-        key = f"{self.run_id}/{ev.key}"
+        key = ev.key
         with Session(self.engine) as s, s.begin():
             row = s.scalar(select(CaseRow).where(CaseRow.violation_key == key))
             if ev.type is EventType.opened:

@@ -162,11 +162,11 @@ def replay(
     stream = DetectionStream(cfg, path, weights, camera_id)
     start = start or recording_start(path)
     clock = ManualClock(start)
-    zones = ZoneEngine(cfg)
+    zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     engine = make_engine(db_url)
     workflow = Workflow(engine, cfg, clock)
-    recorder = CaseRecorder(engine, snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12], workflow=workflow)
+    recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
     step = DispatchLoop(engine, cfg, clock, workflow).step if deliver else workflow.tick
     last_t = 0.0
     for fd in stream:

@@ -34,11 +34,11 @@ def run_service(
     """Sample every camera's newest frame at `sample_fps` until stopped; returns the number of cases opened."""
     clock = clock or SystemClock()
     detector = YoloDetector(cfg.detector, weights, rule_classes(cfg))
-    zones = ZoneEngine(cfg)
+    zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     engine = make_engine(db_url)
     workflow = Workflow(engine, cfg, clock)
-    recorder = CaseRecorder(engine, snapshot_dir, polygons, run_id=uuid.uuid4().hex[:12], workflow=workflow)
+    recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
     cams = [c for c in cfg.cameras if c.source]
     readers = {c.id: CameraReader(c.id, c.source) for c in cams}
     trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in cams}

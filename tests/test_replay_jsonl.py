@@ -145,7 +145,7 @@ def test_same_recording_twice_gives_the_same_cases(tmp_path):
 def test_unknown_camera_in_detections_is_a_clear_error(tmp_path, capsys):
     cfg, dets = write_case(tmp_path, [(0, [])])
     dets.write_text('{"t": 0, "camera_id": "cam7", "detections": []}\n')
-    assert main(["replay", str(dets), "--config", str(cfg)]) == 2
+    assert main(["replay", str(dets), "--config", str(cfg), "--report", str(tmp_path / "r.json")]) == 2
     assert "camera 'cam7' is not in the config" in capsys.readouterr().err
 
 
@@ -153,7 +153,7 @@ def test_bad_config_exits_2_with_path_and_reason(tmp_path, capsys):
     bad = yaml.safe_load(yaml.safe_dump(CONFIG))
     bad["rules"]["illegal_parking"]["dwell_s"] = -1
     cfg, dets = write_case(tmp_path, [(0, [])], config=bad)
-    assert main(["replay", str(dets), "--config", str(cfg)]) == 2
+    assert main(["replay", str(dets), "--config", str(cfg), "--report", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
     assert f"{cfg}: rules.illegal_parking.dwell_s: Input should be greater than or equal to 0" in err
 

@@ -49,7 +49,7 @@ class ViolationEvent:
 
 @dataclass
 class _Candidate:
-    seq: int
+    key: str
     shop_id: str
     first_seen: float
     last_seen: float
@@ -73,8 +73,9 @@ class _Candidate:
 class DwellTracker:
     """Keeps the candidates of one (camera, rule) pair between frames."""
 
-    def __init__(self, camera_id: str, kind: RuleKind, rule: Rule, zones: Sequence[Zone]):
+    def __init__(self, camera_id: str, kind: RuleKind, rule: Rule, zones: Sequence[Zone], key_prefix: str = ""):
         self.camera_id, self.kind, self.rule = camera_id, kind, rule
+        self.key_prefix = f"{key_prefix}/" if key_prefix else ""
         self.zones = [z for z in zones if z.camera_id == camera_id]
         self.classes = frozenset(rule.classes)
         self._cands: list[_Candidate] = []
@@ -95,7 +96,7 @@ class DwellTracker:
         seen_now: set[int] = set()
         for (det, shop_id), cand in zip(placed, matched, strict=True):
             if cand is None:
-                cand = _Candidate(self._next_seq(), shop_id, t, t, det.xyxy)
+                cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy)
                 self._cands.append(cand)
             cand.see(det, t)
             seen_now.add(id(cand))
@@ -151,14 +152,23 @@ class DwellTracker:
                 used.add(j)
         return out
 
-    def _next_seq(self) -> int:
+    def _next_key(self) -> str:
         self._seq += 1
-        return self._seq
+        return f"{self.key_prefix}{self.camera_id}/{self.kind.value}/{self._seq}"
+
+    def restore(self, key: str, shop_id: str, box: XYXY, object_class: str, first_seen_t: float, opened_t: float,
+                t: float) -> None:  # fmt: skip
+        """Take back an open violation after a restart, as if last seen at `t`: when the object is still there
+        it matches this candidate and the case goes on; when it left while the process was down, the case
+        clears after the exit grace."""
+        cand = _Candidate(key, shop_id, first_seen_t, t, box, entered=True, opened_t=opened_t)
+        cand.classes[object_class] += 1
+        self._cands.append(cand)
 
     def _event(self, type_: EventType, c: _Candidate, t: float, cleared_t: float | None = None) -> ViolationEvent:
         return ViolationEvent(
             type=type_,
-            key=f"{self.camera_id}/{self.kind.value}/{c.seq}",
+            key=c.key,
             camera_id=self.camera_id,
             shop_id=c.shop_id,
             kind=self.kind,

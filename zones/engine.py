@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from detector.types import FrameDetections
-from frontage.config import Config
+from frontage.config import Config, RuleKind
 from zones.dwell import DwellTracker, ViolationEvent
 from zones.geometry import Zone
 
@@ -17,13 +17,26 @@ def zones_from_config(cfg: Config) -> list[Zone]:
 class ZoneEngine:
     """Routes each frame's detections to the dwell trackers of its camera, one per enabled rule."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, key_prefix: str = ""):
+        """`key_prefix` makes violation keys unique across runs that share a store (a run or process id)."""
         self.cfg = cfg
         self.zones = zones_from_config(cfg)
         self._trackers: dict[str, list[DwellTracker]] = {
-            cam.id: [DwellTracker(cam.id, kind, rule, self.zones) for kind, rule in cfg.rules.items() if rule.enabled]
+            cam.id: [
+                DwellTracker(cam.id, kind, rule, self.zones, key_prefix)
+                for kind, rule in cfg.rules.items()
+                if rule.enabled
+            ]
             for cam in cfg.cameras
         }
+
+    def restore(self, camera_id: str, kind: RuleKind, **violation) -> bool:
+        """Hand an open violation back to its tracker after a restart; False if its camera or rule is gone."""
+        for tr in self._trackers.get(camera_id, []):
+            if tr.kind is kind:
+                tr.restore(**violation)
+                return True
+        return False
 
     def zones_for(self, camera_id: str) -> list[Zone]:
         return [z for z in self.zones if z.camera_id == camera_id]

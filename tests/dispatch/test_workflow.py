@@ -61,7 +61,7 @@ class Box:
     def restart(self):
         """A fresh process on the same database (what a kill -9 and restart leaves behind)."""
         self.wf = Workflow(make_engine(self.url), self.cfg, self.clock)
-        self.rec = CaseRecorder(self.wf.engine, self.snaps, {}, run_id="run", workflow=self.wf)
+        self.rec = CaseRecorder(self.wf.engine, self.snaps, {}, workflow=self.wf)
 
     def at(self, seconds: float) -> dt.datetime:
         self.clock.set(T0 + dt.timedelta(seconds=seconds))
@@ -79,7 +79,7 @@ class Box:
 
     def clear(self, case_id: int, t: float):
         with Session(self.engine) as s:
-            key = s.get(CaseRow, case_id).violation_key.removeprefix("run/")
+            key = s.get(CaseRow, case_id).violation_key
         self.clock.set(T0 + dt.timedelta(seconds=t))
         ev = ViolationEvent(EventType.cleared, key, "cam1", "shop-a", RuleKind.illegal_parking, "car", 0, t,
                             (10, 10, 50, 50), t, opened_t=30, cleared_t=t - 6)  # fmt: skip

@@ -1,0 +1,307 @@
+"""Render a scenario to an H.264 video, its config and its ground truth; compute the truth from the script.
+
+The truth comes from the script, never from a detector: an actor's object box is placed on the frame at every
+video frame time, and the config's own presence test (anchor or overlap, largest-overlap wins) says which
+frontage it stands in. Occlusion is ignored on purpose: a parked car hidden by a passer-by is still parked.
+Rendering uses no randomness, so every run yields the same frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import groupby
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import yaml
+from shapely.geometry import Point, Polygon, box
+
+from frontage.config import Config, PresenceMode, Rule, parse_config
+from frontage.scenarios.sprites import XYXY, Sprite, load_image, load_sprite, scaled_object_box, sprite_alpha
+
+Keyframe = tuple[float, ...]  # (t, x, y) or (t, x, y, scale factor)
+SCALE_DECIMALS = 2  # keyframed scales are rounded to this, so resized sprites can be cached
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A sprite moved along keyframes; (x, y) is where the object's bottom-centre touches the ground.
+
+    A keyframe may carry a fourth value, a factor on `scale`, so a vehicle can shrink as it drives away.
+    Before the first and after the last keyframe the actor stays put; outside [visible_from, visible_until)
+    it is not drawn and not in the truth.
+    """
+
+    sprite: Sprite
+    keyframes: Sequence[Keyframe]
+    scale: float = 1.0
+    visible_from: float | None = None
+    visible_until: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        kfs = tuple(tuple(float(v) for v in k) for k in self.keyframes)
+        if not kfs or any(len(k) not in (3, 4) for k in kfs):
+            raise ValueError(f"actor {self.label}: keyframes must be (t, x, y) or (t, x, y, scale)")
+        if any(b[0] < a[0] for a, b in zip(kfs, kfs[1:], strict=False)):
+            raise ValueError(f"actor {self.label}: keyframe times must not decrease")
+        object.__setattr__(self, "keyframes", kfs)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.sprite.name
+
+    def visible(self, t: float) -> bool:
+        if self.visible_from is not None and t < self.visible_from:
+            return False
+        return self.visible_until is None or t < self.visible_until
+
+    def state(self, t: float) -> tuple[float, float, float]:
+        """(x, y, scale) at time t, linearly interpolated; two keyframes at one time make a jump at that time."""
+        kfs = self.keyframes
+        i = max((j for j, k in enumerate(kfs) if k[0] <= t), default=0)
+        if t <= kfs[0][0] or i == len(kfs) - 1:
+            return self._unpack(kfs[i])
+        a, b = kfs[i], kfs[i + 1]
+        f = (t - a[0]) / (b[0] - a[0])
+        pa, pb = self._unpack(a), self._unpack(b)
+        return pa[0] + f * (pb[0] - pa[0]), pa[1] + f * (pb[1] - pa[1]), pa[2] + f * (pb[2] - pa[2])
+
+    def _unpack(self, k: Keyframe) -> tuple[float, float, float]:
+        return k[1], k[2], self.scale * (k[3] if len(k) == 4 else 1.0)
+
+    def placement(self, t: float) -> tuple[int, int, float]:
+        """Top-left pixel of the scaled sprite and the scale used, so the object's bottom-centre is at (x, y)."""
+        x, y, s = self.state(t)
+        if any(len(k) == 4 for k in self.keyframes):
+            s = round(s, SCALE_DECIMALS)
+        ox0, _, ox1, oy1 = scaled_object_box(self.sprite, s)
+        return round(x - (ox0 + ox1) / 2), round(y - oy1), s
+
+    def object_box(self, t: float) -> XYXY:
+        """The object's box on the frame at time t (not clipped to the frame)."""
+        left, top, s = self.placement(t)
+        x0, y0, x1, y1 = scaled_object_box(self.sprite, s)
+        return left + x0, top + y0, left + x1, top + y1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    background: str  # a source key, as for sprites
+    duration_s: float
+    actors: Sequence[Actor]
+    config: dict
+    fps: int = 25
+    size: tuple[int, int] = (1280, 720)
+    description: str = ""
+
+    @property
+    def n_frames(self) -> int:
+        return round(self.duration_s * self.fps)
+
+    def frame_times(self) -> list[float]:
+        return [i / self.fps for i in range(self.n_frames)]
+
+
+@dataclass
+class RenderResult:
+    video: Path
+    config_path: Path
+    truth_path: Path
+    frames: int
+    cases: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------- ground truth
+
+
+def clip_box(b: XYXY, size: tuple[int, int]) -> XYXY | None:
+    """The part of a box inside the frame (detectors only report that part), or None when nothing is."""
+    w, h = size
+    x0, y0, x1, y1 = max(0.0, b[0]), max(0.0, b[1]), min(float(w), b[2]), min(float(h), b[3])
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _inside(b: XYXY, poly: Polygon, rule: Rule) -> bool:
+    if rule.presence.mode is PresenceMode.anchor:
+        return poly.covers(Point((b[0] + b[2]) / 2, b[3]))
+    return _overlap(b, poly) >= rule.presence.min_overlap
+
+
+def _overlap(b: XYXY, poly: Polygon) -> float:
+    rect = box(*b)
+    return poly.intersection(rect).area / rect.area if rect.area > 0 else 0.0
+
+
+def shop_at(b: XYXY | None, zones: Sequence[tuple[str, Polygon]], rule: Rule) -> str | None:
+    """The shop whose frontage the box counts as inside; with several, the one holding most of the box."""
+    if b is None:
+        return None
+    hits = [(shop, poly) for shop, poly in zones if _inside(b, poly, rule)]
+    if not hits:
+        return None
+    return max(hits, key=lambda hp: _overlap(b, hp[1]))[0]
+
+
+def frontage_zones(cfg: Config, camera_id: str) -> list[tuple[str, Polygon]]:
+    """(shop id, polygon) of every frontage on the camera."""
+    return [(s.id, Polygon(f.polygon)) for s in cfg.shops for f in s.frontages if f.camera_id == camera_id]
+
+
+def _runs(shops: Sequence[str | None], times: Sequence[float]) -> list[tuple[str, float, float | None]]:
+    """Maximal runs of the same shop: (shop, start time, first time after the run or None at the end)."""
+    runs: list[tuple[str, float, float | None]] = []
+    start = 0
+    for shop, group in groupby(shops):
+        end = start + len(list(group))
+        if shop is not None:
+            runs.append((shop, times[start], times[end] if end < len(times) else None))
+        start = end
+    return runs
+
+
+def expected_cases(scenario: Scenario) -> list[dict]:
+    """The cases the rules must open for this script, sorted by opening time."""
+    cfg = parse_config(copy.deepcopy(scenario.config), f"scenario {scenario.name}")
+    camera_id = cfg.cameras[0].id
+    zones = frontage_zones(cfg, camera_id)
+    times = scenario.frame_times()
+    cases: list[dict] = []
+    for actor in scenario.actors:
+        cls = cfg.detector.class_map.get(actor.sprite.coco_class, actor.sprite.coco_class)
+        boxes = [clip_box(actor.object_box(t), scenario.size) if actor.visible(t) else None for t in times]
+        for kind, rule in cfg.rules.items():
+            if not rule.enabled or cls not in rule.classes:
+                continue
+            shops = [shop_at(b, zones, rule) for b in boxes]
+            for shop, a, b in _runs(shops, times):
+                if (b if b is not None else scenario.duration_s) - a >= rule.dwell_s:
+                    cases.append(
+                        {
+                            "camera_id": camera_id,
+                            "shop_id": shop,
+                            "kind": kind.value,
+                            "object_class": cls,
+                            "opened_at_s": round(a + rule.dwell_s, 3),
+                            "cleared_at_s": None if b is None else round(b, 3),
+                            "actor": actor.label,
+                        }
+                    )
+    return sorted(cases, key=lambda c: (c["opened_at_s"], c["shop_id"], c["kind"]))
+
+
+# ---------------------------------------------------------------- compositing
+
+
+def background(scenario: Scenario) -> np.ndarray:
+    img = load_image(scenario.background)
+    if (img.shape[1], img.shape[0]) != tuple(scenario.size):
+        img = cv2.resize(img, tuple(scenario.size), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def paste(frame: np.ndarray, sprite: np.ndarray, alpha: np.ndarray, left: int, top: int) -> None:
+    """Alpha-blend a sprite onto the frame in place at (left, top); parts off the frame are cut."""
+    fh, fw = frame.shape[:2]
+    sh, sw = sprite.shape[:2]
+    x0, y0, x1, y1 = max(0, left), max(0, top), min(fw, left + sw), min(fh, top + sh)
+    if x1 <= x0 or y1 <= y0:
+        return
+    src = sprite[y0 - top : y1 - top, x0 - left : x1 - left].astype(np.float32)
+    a = alpha[y0 - top : y1 - top, x0 - left : x1 - left, None]
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.rint(roi + a * (src - roi)).astype(np.uint8)
+
+
+def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.ndarray:
+    """The frame at time t: the still, then every visible actor in list order (later ones on top)."""
+    frame = (background(scenario) if base is None else base).copy()
+    for actor in scenario.actors:
+        if actor.visible(t):
+            left, top, s = actor.placement(t)
+            paste(frame, load_sprite(actor.sprite, s), sprite_alpha(actor.sprite, s), left, top)
+    return frame
+
+
+# ---------------------------------------------------------------- output
+
+
+def scenario_config(scenario: Scenario, video_name: str) -> dict:
+    """The scenario's config with the first camera reading the rendered file (relative to the YAML)."""
+    data = copy.deepcopy(scenario.config)
+    data["cameras"][0]["source"] = video_name
+    return data
+
+
+def encode(scenario: Scenario, path: Path) -> int:
+    """Write every frame as H.264 yuv420p, pts = frame index at time base 1/fps.
+
+    The frames carry their own 1/fps time base: the stream's changes to the muxer's (1/12800 for mp4) once
+    the header is written, and frame pts read in that base would collapse to 0.
+    """
+    base = background(scenario)
+    w, h = scenario.size
+    tb = Fraction(1, scenario.fps)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=scenario.fps, options={"preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.gop_size = 50
+        stream.time_base = tb
+        for i, t in enumerate(scenario.frame_times()):
+            frame = av.VideoFrame.from_ndarray(compose(scenario, t, base), format="bgr24")
+            frame.pts = i
+            frame.time_base = tb
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return scenario.n_frames
+
+
+def render(scenario: Scenario, out_dir: str | Path) -> RenderResult:
+    """Render `<name>.mp4`, `<name>.yaml` (its config) and `<name>.truth.json` into out_dir."""
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    video, cfg_path, truth_path = (out / f"{scenario.name}{ext}" for ext in (".mp4", ".yaml", ".truth.json"))
+    cases = expected_cases(scenario)
+    frames = encode(scenario, video)
+    cfg_path.write_text(
+        yaml.safe_dump(scenario_config(scenario, video.name), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    truth = {"scenario": scenario.name, "duration_s": scenario.duration_s, "fps": scenario.fps, "cases": cases}
+    truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return RenderResult(video, cfg_path, truth_path, frames, cases, time.perf_counter() - started)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m frontage.scenarios.render", description=__doc__)
+    p.add_argument("out_dir", help="folder for the videos, configs and truth files")
+    p.add_argument("names", nargs="*", help="scenario names (default: all)")
+    a = p.parse_args(argv)
+    from frontage.scenarios.catalog import SCENARIOS
+
+    unknown = [n for n in a.names if n not in SCENARIOS]
+    if unknown:
+        print(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    for name in a.names or list(SCENARIOS):
+        r = render(SCENARIOS[name], a.out_dir)
+        print(
+            f"{name}: {r.video} {r.config_path} {r.truth_path} ({r.frames} frames, {len(r.cases)} cases, "
+            f"{r.seconds:.1f}s)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
