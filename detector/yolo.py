@@ -46,10 +46,15 @@ class YoloDetector:
             return None
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """One model call for a batch of BGR frames (exported models with batch 1 run them one by one)."""
+        """One model call for a batch of BGR frames (exported models with batch 1 run them one by one).
+
+        NMS is class-agnostic: the model often boxes one van as both bus and truck, and two boxes for one
+        object would open two cases."""
         out: list[list[Detection]] = []
         for img in images:
-            res = self.model.predict(img, imgsz=self.imgsz, conf=self.cfg.conf, iou=self.cfg.iou, verbose=False)[0]
+            res = self.model.predict(
+                img, imgsz=self.imgsz, conf=self.cfg.conf, iou=self.cfg.iou, agnostic_nms=True, verbose=False
+            )[0]
             out.append(self._to_detections(res))
         return out
 

@@ -95,7 +95,9 @@ class OutboxRow(Base):
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True)
+    # SQLite: the dispatch thread and the detection loop write concurrently; wait for the lock, don't fail.
+    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    engine = create_engine(url, future=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

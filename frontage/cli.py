@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import time
 from pathlib import Path
 
 from frontage.assets import REPO_ROOT, default_weights, missing_assets_message
@@ -116,7 +117,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     result = render(SCENARIOS["demo"], out)
     cfg, weights = _config(str(REPO_ROOT / "configs" / "demo.yaml"))
     db_url = f"sqlite:///{(out / 'frontage.db').resolve()}"
-    with BackgroundServer(create_app(str(out / "dispatch.db"))).start() as city:
+    with BackgroundServer(create_app(str(out / "dispatch.db"))) as city:
         cfg = cfg.model_copy(update={"dispatch": cfg.dispatch.model_copy(update={"open311_url": city.url})})
         print(f"local Open311 dispatch server at {city.url}; replaying through the real detector ...")
         report = replay(
@@ -175,10 +176,23 @@ def cmd_dispatch_server(a: argparse.Namespace) -> int:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
+    from frontage.clock import ScaledClock
     from frontage.service import run_service
 
     cfg, weights = _config(a.config, a.weights)
-    n = run_service(cfg, weights=weights, db_url=a.db, snapshot_dir=Path(a.snapshots), duration_s=a.duration)
+    clock = epoch = None
+    if a.sim_start:
+        epoch = _start(a.sim_start)
+        clock = ScaledClock(epoch, a.sim_anchor if a.sim_anchor is not None else time.time(), a.sim_speed)
+    n = run_service(
+        cfg,
+        weights=weights,
+        db_url=a.db,
+        snapshot_dir=Path(a.snapshots),
+        duration_s=a.duration,
+        clock=clock,
+        feed_epoch=epoch,
+    )
     print(f"stopped; {n} case(s) opened")
     return 0
 
@@ -222,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--db", default="sqlite:///frontage.db", help="SQLAlchemy URL (default: ./frontage.db)")
     u.add_argument("--snapshots", default="snapshots", help="folder for evidence JPEGs")
     u.add_argument("--duration", type=float, help="stop after this many seconds (default: run until killed)")
+    sim = u.add_argument_group("simulated time (drills and tests: street time faster than wall time)")
+    sim.add_argument("--sim-start", help="ISO time the clock reads at --sim-anchor; .jsonl feeds start here")
+    sim.add_argument("--sim-anchor", type=float, help="wall time (Unix seconds) of --sim-start (default: now)")
+    sim.add_argument("--sim-speed", type=float, default=1.0, help="street seconds per wall second")
     u.set_defaults(func=cmd_run)
     ds = sub.add_parser("dispatch-server", help="run the local Open311 dispatch server (the embedded default)")
     ds.add_argument("--host", default="127.0.0.1")

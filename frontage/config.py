@@ -303,6 +303,10 @@ class Config(Strict):
                 return cam
         raise KeyError(camera_id)
 
+    def rule_classes(self) -> set[str]:
+        """Every class an enabled rule watches: the detector keeps only these."""
+        return {c for _, rule in self.rules.items() if rule.enabled for c in rule.classes}
+
     def deadline(self, shop_id: str, kind: RuleKind) -> Deadline:
         """The shop's own deadline for this rule if it has one, else the rule's."""
         try:

@@ -88,10 +88,6 @@ def pick_camera(cfg: Config, video: Path, camera_id: str | None) -> str:
     raise SourceError(f"{video}: cannot tell which camera this video is; pass --camera (one of {ids})")
 
 
-def rule_classes(cfg: Config) -> set[str]:
-    return {c for _, rule in cfg.rules.items() if rule.enabled for c in rule.classes}
-
-
 class DetectionStream:
     """Sampled, detected and tracked frames from a video or a JSONL file, with the counters the report needs."""
 
@@ -109,7 +105,7 @@ class DetectionStream:
             self.camera_ids = [cam]
             self.source = VideoFileSource(path, cam, cfg.detector.sample_fps)
             self.detector = YoloDetector(
-                cfg.detector, weights or default_weights(cfg.detector.weights), rule_classes(cfg)
+                cfg.detector, weights or default_weights(cfg.detector.weights), cfg.rule_classes()
             )
 
     @property

@@ -1,25 +1,76 @@
-"""`frontage run`: live cameras -> detector -> zones -> cases, on the system clock."""
+"""`frontage run`: live cameras -> detector -> zones -> cases, with reminders and escalation beside them.
+
+Detection runs in the main loop; the dispatch side (due reminders and escalations, outbox delivery, polling
+the city) runs in its own thread, so a slow or dead dispatch platform never stalls the cameras. Everything
+that must survive a crash is in the store: on start, open violations are handed back to the dwell trackers,
+and due times fire at their original times.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import signal
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from detector.feed import DetectionsFeed
 from detector.live import CameraReader
-from detector.tracking import Tracker
 from detector.types import FrameDetections
-from detector.yolo import YoloDetector
 from dispatch.cases import CaseRecorder
-from dispatch.db import make_engine
+from dispatch.db import CaseRow, make_engine
+from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
-from frontage.config import Config
-from frontage.replay import rule_classes
+from frontage.config import Config, RuleKind
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
+
+def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, start: dt.datetime) -> int:
+    """Give the dwell trackers back every violation still on the ground (not yet seen cleared), as of `start`.
+
+    Whatever the case's state: a case the city closed or an operator dismissed while the object still stands
+    must not open again just because the process restarted. The object counts as last seen at the restart,
+    so a camera that was dark never makes a case look cleared."""
+    cams = {c.id for c in cfg.cameras}
+    with Session(engine) as s:
+        rows = s.scalars(select(CaseRow).where(CaseRow.cleared_at.is_(None))).all()
+    n = 0
+    for row in rows:
+        if row.camera_id not in cams:
+            continue
+        n += zones.restore(
+            row.camera_id,
+            RuleKind(row.kind),
+            key=row.violation_key,
+            shop_id=row.shop_id,
+            box=tuple(row.box),
+            object_class=row.object_class,
+            first_seen_t=(row.first_seen_at - start).total_seconds(),
+            opened_t=(row.opened_at - start).total_seconds(),
+            t=0.0,
+        )
+    return n
+
+
+@dataclass
+class Stopper:
+    """Set by SIGTERM/SIGINT or by a duration; both loops watch it."""
+
+    event: threading.Event
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.event.set())
 
 
 def run_service(
@@ -30,42 +81,83 @@ def run_service(
     snapshot_dir: Path,
     duration_s: float | None = None,
     clock: Clock | None = None,
+    feed_epoch: dt.datetime | None = None,
 ) -> int:
-    """Sample every camera's newest frame at `sample_fps` until stopped; returns the number of cases opened."""
+    """Watch every camera until stopped; returns the number of cases this process opened.
+
+    Cameras whose source is a `.jsonl` detections file are fed on the clock, their t=0 at `feed_epoch`
+    (default: the start of this process), as recorded (no tracker: the rules re-associate parked objects)."""
     clock = clock or SystemClock()
-    detector = YoloDetector(cfg.detector, weights, rule_classes(cfg))
-    zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
-    polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     engine = make_engine(db_url)
     workflow = Workflow(engine, cfg, clock)
-    recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
-    cams = [c for c in cfg.cameras if c.source]
-    readers = {c.id: CameraReader(c.id, c.source) for c in cams}
-    trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in cams}
-    last_seq: dict[str, int] = {}
+    zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
     start = clock.now()
-    period = 1.0 / cfg.detector.sample_fps
+    epoch = feed_epoch or start
+    restored = restore_open_violations(engine, zones, cfg, start)
+    if restored:
+        log.info("restored %d open violation(s) from the store", restored)
+    polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
+    recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
+
+    skip = max(0.0, (start - epoch).total_seconds())
+    feeds = {c.id: DetectionsFeed(c.source, c.id, skip) for c in cfg.cameras if c.source.endswith(".jsonl")}
+    video = [c for c in cfg.cameras if c.source and c.id not in feeds]
+    readers = {c.id: CameraReader(c.id, c.source) for c in video}
+    detector = trackers = None
+    if video:  # the model and tracker load only when a camera has pixels
+        from detector.tracking import Tracker
+        from detector.yolo import YoloDetector
+
+        detector = YoloDetector(cfg.detector, weights, cfg.rule_classes())
+        trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
+
+    stop = Stopper(threading.Event())
+    stop.install()
+    dispatcher = threading.Thread(target=_dispatch_forever, args=(engine, cfg, clock, workflow, stop.event),
+                                  name="dispatch", daemon=True)  # fmt: skip
+    dispatcher.start()
     for r in readers.values():
         r.start()
+
+    def record(fd: FrameDetections, when: dt.datetime, image) -> None:
+        for ev in zones.process(fd, when):
+            recorder.handle(ev, start, image)
+            log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
+
+    last_seq: dict[str, int] = {}
+    period = 1.0 / cfg.detector.sample_fps
+    wall0 = time.monotonic()
     try:
-        while duration_s is None or (clock.now() - start).total_seconds() < duration_s:
+        while not stop.event.is_set() and (duration_s is None or time.monotonic() - wall0 < duration_s):
             tick = time.monotonic()
-            for cam in cams:
+            now = clock.now()
+            for feed in feeds.values():
+                for fd in feed.due((now - epoch).total_seconds()):
+                    when = epoch + dt.timedelta(seconds=fd.t)
+                    fd.t = (when - start).total_seconds()
+                    record(fd, when, None)
+            for cam in video:
                 frame = readers[cam.id].latest()
                 if frame is None or frame.seq == last_seq.get(cam.id):
                     continue
                 last_seq[cam.id] = frame.seq
-                now = clock.now()
                 t = (now - start).total_seconds()
                 dets = trackers[cam.id].update(detector.detect([frame.image])[0], frame.image.shape[:2])
-                for ev in zones.process(FrameDetections(cam.id, t, dets, frame.image), now):
-                    recorder.handle(ev, start, frame.image)
-                    log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
-            workflow.tick()
-            if all(r.state == "ended" for r in readers.values()):
-                break
-            time.sleep(max(0.0, period - (time.monotonic() - tick)))
+                record(FrameDetections(cam.id, t, dets, frame.image), now, frame.image)
+            stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
+        stop.event.set()
         for r in readers.values():
             r.stop()
+        dispatcher.join(timeout=10)
     return len(recorder.case_ids)
+
+
+def _dispatch_forever(engine: Engine, cfg: Config, clock: Clock, workflow: Workflow, stop: threading.Event) -> None:
+    loop = DispatchLoop(engine, cfg, clock, workflow)
+    while not stop.is_set():
+        try:
+            loop.step()
+        except Exception:  # keep the box alive; the outbox and due times make the next step retry
+            log.exception("dispatch step failed")
+        stop.wait(0.2)
