@@ -42,38 +42,13 @@ def missing_service(reason: str):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL cluster on 127.0.0.1 for this test session (initdb + pg_ctl, about a second)."""
-    import glob
-    import shutil
-    import socket
-    import subprocess
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for this test session (about a second to start)."""
+    from bench.pgserver import postgres_bindir, throwaway_postgres
 
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not bins or not os.path.exists(f"{bins[-1]}/initdb"):
+    if postgres_bindir() is None:
         missing_service("PostgreSQL server binaries not found (apt-get install postgresql)")
-    bindir = bins[-1]
-    import tempfile
-
-    root = tempfile.mkdtemp(prefix="frontage-pg-")  # not under pytest's 0700 tmp: the postgres user must enter it
-    as_root = os.geteuid() == 0
-    if as_root:
-        shutil.chown(root, "postgres", "postgres")
-
-    def pg(cmd: str) -> None:
-        full = ["su", "postgres", "-c", cmd] if as_root else ["bash", "-c", cmd]
-        subprocess.run(full, check=True, capture_output=True, timeout=60)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    pg(f"{bindir}/initdb -D {root}/data -U postgres -A trust -E UTF8 --no-sync")
-    pg(
-        f"{bindir}/pg_ctl -D {root}/data -l {root}/log -w start "
-        f"-o '-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200'"
-    )
-    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    pg(f"{bindir}/pg_ctl -D {root}/data -m immediate stop")
-    shutil.rmtree(root, ignore_errors=True)
+    with throwaway_postgres() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

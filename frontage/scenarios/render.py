@@ -124,6 +124,7 @@ class RenderResult:
 
 
 # ---------------------------------------------------------------- ground truth
+# Deliberately written apart from zones.geometry: the truth must not share a bug with the code it checks.
 
 
 def clip_box(b: XYXY, size: tuple[int, int]) -> XYXY | None:

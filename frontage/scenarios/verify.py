@@ -29,6 +29,7 @@ from detector.sampling import Sampler
 from detector.types import Detection
 from frontage.config import Config, Rule, RuleKind, parse_config
 from frontage.scenarios.render import XYXY, Actor, Scenario, clip_box, frontage_zones, shop_at
+from zones.geometry import iou
 
 MATCH_IOU = 0.3
 MIN_STILL_RATE = 0.9  # detected with the right class in this share of stationary, unhidden sampled frames
@@ -56,14 +57,6 @@ class Spurious:
     longest_s: float = 0.0
     best_conf: float = 0.0
     example: XYXY | None = None
-
-
-def iou(a: XYXY, b: XYXY) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def sampled_frames(video: Path, sample_fps: float) -> Iterator[tuple[float, np.ndarray]]:
