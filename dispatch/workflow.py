@@ -198,8 +198,8 @@ class Workflow:
                 now=due,
             )
 
-    def _escalate(self, s: Session, case: CaseRow, at: dt.datetime, actor: Actor, reason: str) -> None:
-        transition(s, case, S.escalated, actor, reason, at)
+    def _escalate(self, s: Session, case: CaseRow, at: dt.datetime, actor: Actor, reason: str, **data) -> None:
+        transition(s, case, S.escalated, actor, reason, at, **data)
         enqueue(
             s,
             channel=ESCALATION_CHANNEL,
@@ -255,7 +255,7 @@ class Workflow:
                 if action is Action.confirm:
                     case.confirmed_at = now
             elif target is S.escalated:
-                self._escalate(s, case, now, actor, text)
+                self._escalate(s, case, now, actor, text, **data)
             else:
                 transition(s, case, target, actor, text, now, **data)
             s.flush()

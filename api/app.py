@@ -1,0 +1,79 @@
+"""The operator API: `create_app` wires config, store, workflow and folders into one FastAPI app.
+
+Nothing here reads the OS clock or global state: time comes from the workflow's injected clock, and each app
+has its own token store and metrics registry, so tests can build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from starlette.types import Scope
+
+from api import pages, routes_cases, routes_meta, routes_upload
+from api.auth import TokenStore
+from api.context import AppContext
+from api.metrics import make_registry
+from api.middleware import BodyLimit, CountRequests
+from dispatch.workflow import Workflow
+from frontage.config import Config
+
+log = logging.getLogger(__name__)
+
+JSON_BODY_LIMIT = 64 * 1024  # an action is a word and a reason; anything near this is not one
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries, part headers and the optional reason around the photo
+_UPLOAD_PATH = re.compile(r"^/cases/[^/]+/fixed/?$")
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 in FastAPI's documented shape, without echoing the input back (it may be megabytes)."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+         "type": str(e.get("type", "value_error"))}
+        for e in exc.errors()
+    ]  # fmt: skip
+    return JSONResponse(jsonable_encoder({"detail": detail}), status_code=422)
+
+
+def create_app(
+    cfg: Config,
+    engine: Engine,
+    workflow: Workflow,
+    *,
+    snapshot_dir: Path,
+    upload_dir: Path,
+    camera_status: Callable[[], list[dict[str, Any]]] | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="frontage operator API",
+        version="1.0.0",
+        description="Cases from the frontage cameras, their ledger and evidence, and the actions people take on "
+        "them. Authenticate with `Authorization: Bearer <token>` (tokens and roles come from the config's "
+        "api.tokens). Merchants see only their own shop; other shops' cases answer 404.",
+    )
+    app.state.ctx = AppContext(cfg, engine, workflow, Path(snapshot_dir), Path(upload_dir), camera_status)
+    app.state.tokens = TokenStore(cfg.api.tokens)
+    app.state.registry, requests = make_registry(engine)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    upload_limit = cfg.api.max_upload_bytes + FORM_OVERHEAD
+
+    def body_limit(scope: Scope) -> int:
+        return upload_limit if _UPLOAD_PATH.match(scope["path"]) else JSON_BODY_LIMIT
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(CountRequests, counter=requests)
+    for module in (routes_cases, routes_upload, routes_meta, pages):
+        app.include_router(module.router)
+    pages.mount_static(app)
+    return app

@@ -1,0 +1,67 @@
+"""Prometheus metrics in a registry per app (tests build many apps; a global registry would reject the second).
+
+Case and outbox gauges are read from the database at scrape time, so they are right whichever process wrote
+the rows (the camera service, the outbox worker or this API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from dispatch.db import CaseRow, OutboxRow
+from dispatch.lifecycle import CaseState
+from dispatch.outbox import DEAD, PENDING
+from frontage.config import RuleKind
+
+
+class StoreCollector(Collector):
+    """Cases by state and kind (every pair, zeros included, so series never vanish) and outbox backlog."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        with Session(self.engine) as s:
+            cases = dict(
+                ((state, kind), n)
+                for state, kind, n in s.execute(
+                    select(CaseRow.state, CaseRow.kind, func.count()).group_by(CaseRow.state, CaseRow.kind)
+                )
+            )
+            outbox = dict(
+                s.execute(
+                    select(OutboxRow.status, func.count())
+                    .where(OutboxRow.status.in_([PENDING, DEAD]))
+                    .group_by(OutboxRow.status)
+                ).all()
+            )
+        g = GaugeMetricFamily(
+            "frontage_cases", "Cases in the store by lifecycle state and rule.", labels=["state", "kind"]
+        )
+        for state in CaseState:
+            for kind in RuleKind:
+                g.add_metric([state.value, kind.value], cases.get((state.value, kind.value), 0))
+        yield g
+        o = GaugeMetricFamily("frontage_outbox_messages", "Outbox messages not delivered yet.", labels=["status"])
+        for status in (PENDING, DEAD):
+            o.add_metric([status], outbox.get(status, 0))
+        yield o
+
+
+def make_registry(engine: Engine) -> tuple[CollectorRegistry, Counter]:
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(engine))
+    requests = Counter(
+        "frontage_api_requests",
+        "API requests by method, route template and response status.",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    return registry, requests

@@ -1,0 +1,152 @@
+"""Request and response bodies. Response models make /openapi.json describe exactly what clients get."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from dispatch.lifecycle import CaseState
+from frontage.config import ResponsibleKind, Role, RuleKind
+
+MAX_REASON = 2000
+
+
+class ErrorOut(BaseModel):
+    """Every non-validation error: one human-readable reason."""
+
+    detail: str = Field(description="Why the request was refused.")
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    at: dt.datetime = Field(description="When it happened (UTC, on the system's clock).")
+    from_state: CaseState | None = Field(description="State before; null for the opening entry.")
+    to_state: CaseState = Field(description="State after; equal to from_state for a note.")
+    actor: str = Field(description="system, operator, merchant or dispatch.")
+    reason: str
+    data: dict[str, Any] = Field(description="Extra facts: who (`by`), an uploaded photo, a deadline...")
+
+
+class CaseSummary(BaseModel):
+    id: int
+    camera_id: str
+    shop_id: str
+    shop_name: str | None = Field(description="From the config; null if the shop is no longer configured.")
+    kind: RuleKind
+    object_class: str
+    state: CaseState
+    open311_status: Literal["open", "closed"]
+    first_seen_at: dt.datetime
+    opened_at: dt.datetime
+    cleared_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    dwell_s: float
+    box: list[float] = Field(description="The object's box [x1, y1, x2, y2] in camera pixels.")
+    linked_case_id: int | None = Field(description="The earlier case this one repeats, if any.")
+    service_request_id: str | None = Field(description="The city platform's request id once escalated.")
+    snapshot_url: str | None = Field(description="Path of the evidence JPEG (same auth), null if there is none.")
+
+
+class CaseDetail(CaseSummary):
+    remind_due_at: dt.datetime | None
+    escalate_due_at: dt.datetime | None
+    ledger: list[LedgerEntry] = Field(description="Every ledger entry, oldest first.")
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    total: int = Field(description="Cases matching the filters, over all pages.")
+    limit: int
+    offset: int
+
+
+# "Contains a character that is not whitespace", with ECMA-262's whitespace spelled out, so the schema's pattern
+# (which clients and fuzzers evaluate) and this server's check agree on every character.
+NOT_BLANK = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+
+
+def _not_blank(reason: str) -> str:
+    if not re.search(NOT_BLANK, reason):
+        raise ValueError("dismiss needs a reason (why is this not a violation?)")
+    return reason
+
+
+class _ActionBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoteOrMoveIn(_ActionBase):
+    """confirm, acknowledge (ledger notes), escalate, resolve (moves); the reason is optional."""
+
+    action: Literal["confirm", "escalate", "resolve", "acknowledge"]
+    reason: str = Field("", max_length=MAX_REASON, description="Why (optional); written into the ledger.")
+
+
+class DismissIn(_ActionBase):
+    """dismiss: an operator rejects a false positive, and must say why."""
+
+    action: Literal["dismiss"]
+    reason: Annotated[str, AfterValidator(_not_blank)] = Field(
+        max_length=MAX_REASON,
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK},  # checked by _not_blank, with a clearer message
+        description="Why this is not a violation; required, not blank.",
+    )
+
+
+ActionIn = Annotated[NoteOrMoveIn | DismissIn, Field(discriminator="action")]
+
+
+class ResponsibleOut(BaseModel):
+    kind: ResponsibleKind
+    name: str
+
+
+class ShopOut(BaseModel):
+    id: str
+    name: str
+    address: str
+    lat: float | None
+    lon: float | None
+    responsible: ResponsibleOut
+    camera_ids: list[str] = Field(description="Cameras that watch this shop's frontages.")
+    open_cases: int = Field(description="Cases of this shop that are open in Open311 terms.")
+
+
+class CameraOut(BaseModel):
+    id: str
+    name: str
+    width: int | None
+    height: int | None
+    state: str = Field(description="What the camera reader reports (e.g. streaming, reconnecting); else unknown.")
+    detail: dict[str, Any] = Field(description="Any further fields the camera reader reports.")
+
+
+class MeOut(BaseModel):
+    name: str = Field(description="The token holder, as written into the ledger.")
+    role: Role
+    shop_id: str | None = Field(description="The merchant's shop; null for operators and admins.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "error"]
+    database: str = Field(description="ok, or the reason the database check failed.")
+
+
+_REASONS = {
+    400: "The body could not be parsed (e.g. a broken multipart form).",
+    401: "No token, or an unknown one; see WWW-Authenticate.",
+    403: "The token's role may not do this.",
+    404: "No such thing, or not visible to this token.",
+    409: "The case's lifecycle refuses this move now.",
+    413: "The body or the upload is too large.",
+    415: "The upload is not a JPEG or PNG image.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the given error statuses, all with the ErrorOut body."""
+    return {code: {"model": ErrorOut, "description": _REASONS[code]} for code in codes}

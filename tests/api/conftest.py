@@ -1,0 +1,332 @@
+"""A seeded world for the API tests: real cases made by CaseRecorder and Workflow on a ManualClock, real JPEG
+evidence (from the shared street stills when present), tokens for every role, and a live uvicorn server.
+
+Seeding runs once per session into a template database; each test gets its own copy, so tests that act on
+cases never see each other's moves and the big role matrix stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from dispatch.cases import CaseRecorder
+from dispatch.db import CaseEventRow, CaseRow, make_engine
+from dispatch.workflow import Action, Actor, Workflow
+from frontage.assets import shared_dir
+from frontage.clock import ManualClock
+from frontage.config import Config, RuleKind, parse_config
+from zones.dwell import EventType, ViolationEvent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # starlette's TestClient nags about its httpx dependency on import; the tests mean httpx, nothing to act on
+    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
+
+
+T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+SEEDED_AT = T0 + dt.timedelta(seconds=300)  # the clock after seeding: before the trading reminders fall due
+W, H = 640, 360
+
+TOKENS = {
+    "admin": "admin-token-0123456789abcdef",
+    "operator": "operator-token-0123456789abcdef",
+    "merchant-own": "merchant-a-token-0123456789abcdef",
+    "merchant-other": "merchant-b-token-0123456789abcdef",
+}
+POLYGONS = {
+    ("shop-a", "cam1"): [(20, 200), (300, 200), (300, 350), (20, 350)],
+    ("shop-b", "cam2"): [(340, 200), (620, 200), (620, 350), (340, 350)],
+}
+
+
+def _frontage(shop_id: str, cam: str) -> dict:
+    return {"camera_id": cam, "polygon": [list(p) for p in POLYGONS[(shop_id, cam)]]}
+
+
+CONFIG = {
+    "cameras": [
+        {"id": "cam1", "width": W, "height": H, "name": "Main St east", "source": "rtsp://user:secret@10.0.0.5/1"},
+        {"id": "cam2", "width": W, "height": H, "name": "Main St west"},
+    ],
+    "shops": [
+        {
+            "id": "shop-a",
+            "name": "Noodle House",
+            "address": "1 Main St",
+            "lat": 51.96,
+            "lon": 7.63,
+            "responsible": {"name": "Li Wei"},
+            "frontages": [_frontage("shop-a", "cam1")],
+        },
+        {
+            "id": "shop-b",
+            "name": "Tea Shop",
+            "address": "3 Main St",
+            "responsible": {"name": "Wang Fang"},
+            "frontages": [_frontage("shop-b", "cam2")],
+        },
+    ],  # fmt: skip
+    "rules": {
+        "illegal_parking": {
+            "classes": ["car"],
+            "dwell_s": 30,
+            "repeat_window_s": 0,
+            "deadline": {"remind_after_s": 0, "fix_within_s": 600},
+        },
+        "out_of_store_trading": {
+            "classes": ["chair"],
+            "dwell_s": 30,
+            "repeat_window_s": 0,
+            "deadline": {"remind_after_s": 600, "fix_within_s": 600},
+        },
+    },  # fmt: skip
+    "dispatch": {"reminder_channels": ["log"], "public_url": "http://frontage.test"},
+    "api": {
+        "max_upload_bytes": 200_000,
+        "tokens": [
+            {"name": "ada", "role": "admin", "token": TOKENS["admin"]},
+            # the operator's token is configured as a digest, the way production configs should hold it
+            {
+                "name": "otto",
+                "role": "operator",
+                "token_sha256": hashlib.sha256(TOKENS["operator"].encode()).hexdigest(),
+            },
+            {"name": "li", "role": "merchant", "shop_id": "shop-a", "token": TOKENS["merchant-own"]},
+            {"name": "wang", "role": "merchant", "shop_id": "shop-b", "token": TOKENS["merchant-other"]},
+        ],
+    },
+}
+CFG: Config = parse_config(CONFIG)
+
+# name: (shop, camera, rule, object class, opened at seconds after T0); the final state is set by `_seed`.
+SEED = {
+    "a_reminded": ("shop-a", "cam1", RuleKind.illegal_parking, "car", 0),
+    "b_reminded": ("shop-b", "cam2", RuleKind.illegal_parking, "car", 40),
+    "a_detected": ("shop-a", "cam1", RuleKind.out_of_store_trading, "chair", 80),
+    "b_detected": ("shop-b", "cam2", RuleKind.out_of_store_trading, "chair", 120),
+    "a_resolved": ("shop-a", "cam1", RuleKind.illegal_parking, "car", 160),
+    "b_escalated": ("shop-b", "cam2", RuleKind.illegal_parking, "car", 200),
+    "a_dismissed": ("shop-a", "cam1", RuleKind.out_of_store_trading, "chair", 240),
+}
+
+
+def headers(who: str | None) -> dict[str, str]:
+    """Request headers for a role name of TOKENS, 'bad' (a wrong token) or None (no header at all)."""
+    if who is None:
+        return {}
+    token = "not-a-token-but-long-enough" if who == "bad" else TOKENS[who]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def stills() -> list[np.ndarray]:
+    """Real street frames when the shared stills are here, else synthetic ones: the evidence is a real JPEG."""
+    root = shared_dir()
+    files = sorted((root / "media" / "muenster-webcam").glob("*.jpg")) if root else []
+    frames = [cv2.resize(img, (W, H)) for f in files if (img := cv2.imread(str(f))) is not None]
+    if frames:
+        return frames
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(3):
+        img = np.full((H, W, 3), (90 + 40 * i, 110, 130), np.uint8)
+        cv2.rectangle(img, (0, 180), (W, H), (70, 70, 70), -1)
+        img += rng.integers(0, 20, img.shape, dtype=np.uint8)
+        out.append(img)
+    return out
+
+
+def jpeg_bytes(size: tuple[int, int] = (160, 90)) -> bytes:
+    img = cv2.resize(stills()[0], size)
+    ok, buf = cv2.imencode(".jpg", img)
+    assert ok
+    return buf.tobytes()
+
+
+def _seed(engine: Engine, snaps: Path) -> dict[str, int]:
+    clock = ManualClock(T0)
+    wf = Workflow(engine, CFG, clock)
+    rec = CaseRecorder(engine, snaps, POLYGONS, workflow=wf)
+    frames = stills()
+    ids: dict[str, int] = {}
+    for i, (name, (shop, cam, kind, cls, t)) in enumerate(SEED.items()):
+        clock.set(T0 + dt.timedelta(seconds=t))
+        x = 60 if shop == "shop-a" else 380
+        box = (x, 220.0, x + 120, 330.0)
+        ev = ViolationEvent(EventType.opened, f"seed/{name}", cam, shop, kind, cls, t - 30, t, box, 30.0, opened_t=t)
+        ids[name] = rec.handle(ev, T0, frames[i % len(frames)])
+        wf.tick()
+        if name == "a_resolved":
+            clock.advance(20)
+            gone = ViolationEvent(EventType.cleared, f"seed/{name}", cam, shop, kind, cls, t - 30, t + 20, box, 40.0,
+                                  opened_t=t, cleared_t=t + 12)  # fmt: skip
+            rec.handle(gone, T0, None)
+    clock.set(SEEDED_AT)
+    wf.tick()
+    wf.act(ids["b_escalated"], Action.escalate, Actor.operator, "blocking the fire lane", by="seed")
+    wf.act(ids["a_dismissed"], Action.dismiss, Actor.operator, "a chair being delivered, not trading", by="seed")
+    return ids
+
+
+@dataclass
+class World:
+    """One test's store, clock, workflow and folders, seeded with the cases in SEED."""
+
+    root: Path
+    engine: Engine
+    clock: ManualClock
+    workflow: Workflow
+    snapshot_dir: Path
+    upload_dir: Path
+    ids: dict[str, int]
+    cfg: Config = CFG
+
+    def app(self, camera_status: Callable[[], list[dict]] | None = None) -> FastAPI:
+        return create_app(self.cfg, self.engine, self.workflow, snapshot_dir=self.snapshot_dir,
+                          upload_dir=self.upload_dir, camera_status=camera_status)  # fmt: skip
+
+    def case(self, case_id: int) -> CaseRow:
+        with Session(self.engine) as s:
+            row = s.get(CaseRow, case_id)
+            s.expunge(row)
+            return row
+
+    def ledger(self, case_id: int) -> list[CaseEventRow]:
+        with Session(self.engine) as s:
+            rows = s.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id))
+            out = list(rows)
+            s.expunge_all()
+            return out
+
+
+@dataclass(frozen=True)
+class Template:
+    db: Path
+    snapshot_dir: Path
+    ids: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory) -> Template:
+    root = tmp_path_factory.mktemp("api-template")
+    engine = make_engine(f"sqlite:///{root / 'cases.db'}")
+    ids = _seed(engine, root / "snapshots")
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return Template(root / "cases.db", root / "snapshots", ids)
+
+
+def make_world(template: Template, root: Path) -> World:
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template.db, root / "cases.db")
+    engine = make_engine(f"sqlite:///{root / 'cases.db'}")
+    clock = ManualClock(SEEDED_AT)
+    wf = Workflow(engine, CFG, clock)
+    return World(root, engine, clock, wf, template.snapshot_dir, root / "uploads", dict(template.ids))
+
+
+@pytest.fixture
+def world(template, tmp_path) -> Iterator[World]:
+    w = make_world(template, tmp_path / "world")
+    yield w
+    w.engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving an app on 127.0.0.1 in a thread: real sockets, real HTTP parsing."""
+
+    def __init__(self, app: FastAPI):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        end = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > end:
+                raise RuntimeError(f"uvicorn did not start on port {self.port}")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[FastAPI], LiveServer]]:
+    """`serve(app)`: the app on a live server for this test."""
+    servers: list[LiveServer] = []
+
+    def start(app: FastAPI) -> LiveServer:
+        servers.append(LiveServer(app).__enter__())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.__exit__()
+
+
+@pytest.fixture(scope="module")
+def live_world(template, tmp_path_factory) -> Iterator[World]:
+    w = make_world(template, tmp_path_factory.mktemp("live"))
+    yield w
+    w.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live(live_world) -> Iterator[LiveServer]:
+    with LiveServer(live_world.app()) as server:
+        yield server
+
+
+@pytest.fixture
+def auth() -> Callable[[str | None], dict[str, str]]:
+    """`auth(who)`: headers for a role name of TOKENS, 'bad' or None."""
+    return headers
+
+
+@pytest.fixture(scope="session")
+def jpeg() -> bytes:
+    """A small real JPEG photo."""
+    return jpeg_bytes()
+
+
+@pytest.fixture
+def require_service() -> Callable[[str], None]:
+    return _require_service
+
+
+def _require_service(reason: str) -> None:
+    """Skip, or fail under FRONTAGE_REQUIRE_SERVICES=1 (CI), when a tool the test drives is missing."""
+    if os.environ.get("FRONTAGE_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)

@@ -1,0 +1,105 @@
+"""The review page in a real headless Chromium against the live server: sign in with an operator token, see
+the open queue with its snapshots, confirm one case and dismiss another, then check the ledger through the API.
+
+Skips when /usr/bin/chromium or playwright is missing, unless FRONTAGE_REQUIRE_SERVICES=1 (CI), where it fails.
+Chromium comes from the distribution (apt-get install chromium); `playwright install` is never needed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("FRONTAGE_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]  # fmt: skip
+ALL_IMAGES_LOADED = "sel => [...document.querySelectorAll(sel)].every(i => i.complete && i.naturalWidth > 0)"
+
+
+@pytest.fixture
+def browser_page(require_service):
+    if not os.access(CHROMIUM, os.X_OK):
+        require_service(f"{CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service("playwright is not installed (pip install playwright; no `playwright install` needed)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(10_000)
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+        yield page, problems
+        browser.close()
+
+
+def test_review_queue_confirm_and_dismiss(browser_page, live, live_world, auth, tmp_path):
+    from playwright.sync_api import expect
+
+    page, problems = browser_page
+    ids = live_world.ids
+    page.goto(f"{live.url}/")
+    page.fill("#token", auth("operator")["Authorization"].removeprefix("Bearer "))
+    page.click("#login-form button[type=submit]")
+
+    rows = page.locator("#queue tbody tr")
+    expect(rows).to_have_count(5)  # the open cases: detected, reminded, escalated
+    order = [int(rows.nth(i).get_attribute("data-case-id")) for i in range(5)]
+    assert order == [ids[n] for n in ("b_escalated", "b_detected", "a_detected", "b_reminded", "a_reminded")]
+    page.wait_for_function(ALL_IMAGES_LOADED, arg="img.thumb")
+    first = rows.nth(0)
+    expect(first).to_contain_text("Tea Shop")
+    expect(first).to_contain_text("Illegal parking")
+    expect(first).to_contain_text("car")
+    expect(first).to_contain_text("escalated")
+    expect(page.locator("#who")).to_have_text("otto (operator)")
+
+    confirmed, dismissed = ids["a_detected"], ids["b_detected"]
+    page.click(f"#queue tbody tr[data-case-id='{confirmed}']")
+    expect(page.locator("#detail-title")).to_contain_text(f"Case #{confirmed}")
+    page.wait_for_function(ALL_IMAGES_LOADED, arg="#detail-snapshot")
+    page.fill("#note", "chairs and a table out on the pavement")
+    page.click("#confirm")
+    expect(page.locator("#status")).to_have_text(f"Case #{confirmed}: confirm recorded.")
+    expect(page.locator("#ledger tbody")).to_contain_text("confirm: chairs and a table out on the pavement")
+
+    page.click(f"#queue tbody tr[data-case-id='{dismissed}']")
+    expect(page.locator("#detail-title")).to_contain_text(f"Case #{dismissed}")
+    page.click("#dismiss")
+    expect(page.locator("#dismiss-dialog")).to_be_visible()
+    page.fill("#dismiss-reason", "a delivery being unloaded, gone in two minutes")
+    page.click("#dismiss-submit")
+    expect(page.locator("#status")).to_have_text(f"Case #{dismissed}: dismiss recorded.")
+    expect(rows).to_have_count(4)  # dismissed cases leave the open queue
+    expect(page.locator("#detail-title")).to_contain_text("dismissed")
+    page.wait_for_function(ALL_IMAGES_LOADED, arg="img.thumb, #detail-snapshot")
+    page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+    assert problems == []
+
+    with httpx.Client(base_url=live.url, headers=auth("admin")) as api:
+        note = api.get(f"/cases/{confirmed}").json()
+        gone = api.get(f"/cases/{dismissed}").json()
+    last = note["ledger"][-1]
+    assert note["confirmed_at"] is not None and note["state"] == "detected"
+    assert (last["actor"], last["reason"], last["data"]) == (
+        "operator", "confirm: chairs and a table out on the pavement", {"by": "otto"})  # fmt: skip
+    assert gone["state"] == "dismissed" and gone["open311_status"] == "closed"
+    assert (gone["ledger"][-1]["from_state"], gone["ledger"][-1]["reason"], gone["ledger"][-1]["data"]) == (
+        "detected", "a delivery being unloaded, gone in two minutes", {"by": "otto"})  # fmt: skip
+
+
+def test_a_wrong_token_is_asked_for_again(browser_page, live):
+    from playwright.sync_api import expect
+
+    page, problems = browser_page
+    page.goto(f"{live.url}/review")
+    page.fill("#token", "not-the-right-token-at-all")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#status")).to_have_text("That token was not accepted. Enter it again.")
+    expect(page.locator("#login")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('frontage.token')") is None
+    assert [p for p in problems if "401" not in p] == []  # the browser logs the refused fetch itself
