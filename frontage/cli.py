@@ -192,6 +192,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         duration_s=a.duration,
         clock=clock,
         feed_epoch=epoch,
+        api_port=-1 if a.no_api else a.api_port,
     )
     print(f"stopped; {n} case(s) opened")
     return 0
@@ -236,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--db", default="sqlite:///frontage.db", help="SQLAlchemy URL (default: ./frontage.db)")
     u.add_argument("--snapshots", default="snapshots", help="folder for evidence JPEGs")
     u.add_argument("--duration", type=float, help="stop after this many seconds (default: run until killed)")
+    u.add_argument("--api-port", type=int, help="port for the API and review page (default: config; 0: any free)")
+    u.add_argument("--no-api", action="store_true", help="do not serve the API")
     sim = u.add_argument_group("simulated time (drills and tests: street time faster than wall time)")
     sim.add_argument("--sim-start", help="ISO time the clock reads at --sim-anchor; .jsonl feeds start here")
     sim.add_argument("--sim-anchor", type=float, help="wall time (Unix seconds) of --sim-start (default: now)")

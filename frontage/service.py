@@ -34,6 +34,7 @@ from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
 
+
 def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, start: dt.datetime) -> int:
     """Give the dwell trackers back every violation still on the ground (not yet seen cleared), as of `start`.
 
@@ -82,11 +83,13 @@ def run_service(
     duration_s: float | None = None,
     clock: Clock | None = None,
     feed_epoch: dt.datetime | None = None,
+    api_port: int | None = None,
 ) -> int:
     """Watch every camera until stopped; returns the number of cases this process opened.
 
     Cameras whose source is a `.jsonl` detections file are fed on the clock, their t=0 at `feed_epoch`
-    (default: the start of this process), as recorded (no tracker: the rules re-associate parked objects)."""
+    (default: the start of this process), as recorded (no tracker: the rules re-associate parked objects).
+    The operator API serves on cfg.api.host and `api_port` (default cfg.api.port; 0 picks a free port; -1 off)."""
     clock = clock or SystemClock()
     engine = make_engine(db_url)
     workflow = Workflow(engine, cfg, clock)
@@ -110,6 +113,25 @@ def run_service(
 
         detector = YoloDetector(cfg.detector, weights, cfg.rule_classes())
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
+
+    def camera_status() -> list[dict]:
+        out = [
+            {"id": cid, "state": r.state, "reconnects": r.reconnects, "source": r.source} for cid, r in readers.items()
+        ]
+        return out + [
+            {"id": cid, "state": f.state, "reconnects": 0, "source": "detections feed"} for cid, f in feeds.items()
+        ]
+
+    api = None
+    port = cfg.api.port if api_port is None else api_port
+    if port >= 0:
+        from api.app import create_app
+        from dispatch.open311_server import BackgroundServer
+
+        app = create_app(cfg, engine, workflow, snapshot_dir=snapshot_dir, upload_dir=snapshot_dir.parent / "uploads",
+                         camera_status=camera_status)  # fmt: skip
+        api = BackgroundServer(app, cfg.api.host, port).start()
+        log.warning("operator API and review page on %s/", api.url)
 
     stop = Stopper(threading.Event())
     stop.install()
@@ -150,6 +172,8 @@ def run_service(
         for r in readers.values():
             r.stop()
         dispatcher.join(timeout=10)
+        if api is not None:
+            api.stop()
     return len(recorder.case_ids)
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def config(tmp: Path, city_url: str) -> Path:
 def start(cfg: Path, db: str, anchor: float, log) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", db]
     cmd += ["--snapshots", str(cfg.parent / "snaps"), "--sim-start", T0.isoformat(), "--sim-anchor", str(anchor)]
-    cmd += ["--sim-speed", str(SPEED)]
+    cmd += ["--sim-speed", str(SPEED), "--api-port", "0"]
     return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
@@ -101,6 +102,8 @@ def test_kill_minus_9_ten_times_loses_and_duplicates_nothing(tmp_path):
                 closed_a = closed_a or _close_request_of(city.url, db, "shop-a")
                 time.sleep(0.1)
             time.sleep(6 * 4 / SPEED)  # one more poll interval for shop-a's closure
+            api = re.findall(r"operator API and review page on (http://\S+)/", (tmp_path / "service.log").read_text())
+            assert httpx.get(f"{api[-1]}/healthz").status_code == 200  # the running service serves its API
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         requests = httpx.get(f"{city.url}/requests.json").json()
