@@ -74,7 +74,7 @@ def _print_cases(report) -> None:
         cleared = f"{c['cleared_at_s']:.1f}s" if c["cleared_at_s"] is not None else "still open"
         print(
             f"  #{c['id']:<4} {c['kind']:<21} {c['object_class']:<12} shop={c['shop_id']:<10} "
-            f"opened {c['opened_at_s']:.1f}s  cleared {cleared}  {c['snapshot']}"
+            f"opened {c['opened_at_s']:.1f}s  cleared {cleared:<10} {c['state']:<9} {c['snapshot']}"
         )
     print(
         f"frames read {report.frames_read}, inferred {report.frames_inferred}; "
@@ -138,6 +138,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     print(f"report: {out / 'report.json'}; snapshots in {out / 'snapshots'}; database {out / 'frontage.db'}")
     if a.serve:
         return _serve_api(cfg, db_url, out / "snapshots", out / "uploads")
+    print("to review the cases in a browser: frontage demo --serve  (operator token: see configs/demo.yaml)")
     return 0
 
 
