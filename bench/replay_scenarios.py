@@ -1,6 +1,6 @@
 """Replay every rendered scenario through the real model and report case recall/precision, speed and memory.
 
-    python bench/replay_scenarios.py [--out bench-out] [--weights W] [NAME ...]
+    python -m bench.replay_scenarios [--out bench-out] [--weights W] [NAME ...]
 
 Each replay runs as its own `frontage replay` process, so its peak RSS is that of one replay alone.
 The real-time factor is video seconds per wall second (720p, 25 fps, sample_fps 2).
