@@ -18,7 +18,7 @@ from api.context import AppContext, Ctx, invalid, visible_case
 from api.schemas import ActionIn, CaseDetail, CasePage, CaseSummary, LedgerEntry, errors
 from dispatch.db import CaseEventRow, CaseRow
 from dispatch.lifecycle import OPEN311_STATUS, CaseState, TransitionRefused
-from dispatch.workflow import Action
+from dispatch.workflow import Action, CaseNotFound
 from frontage.config import Role, RuleKind
 
 router = APIRouter(tags=["cases"])
@@ -189,7 +189,7 @@ def act(ctx: AppContext, case_id: int, who: Principal, action: Action, reason: s
     """Workflow.act with the API's error mapping; the token's name goes into the ledger as `by`."""
     try:
         ctx.workflow.act(case_id, action, who.actor, reason.strip(), by=who.name, **data)
-    except KeyError:
+    except CaseNotFound:
         raise HTTPException(404, f"no case {case_id}") from None
     except TransitionRefused as exc:
         raise HTTPException(409, str(exc)) from None

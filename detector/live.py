@@ -27,7 +27,6 @@ os.environ.setdefault(
 class LatestFrame:
     image: np.ndarray
     seq: int
-    received_monotonic: float
 
 
 class CameraReader(threading.Thread):
@@ -83,7 +82,7 @@ class CameraReader(threading.Thread):
                 n += 1
                 seq += 1
                 with self._lock:
-                    self._latest = LatestFrame(img, seq, time.monotonic())
+                    self._latest = LatestFrame(img, seq)
                 if self._is_file:  # play a file at its own speed
                     delay = t0 + n / fps - time.monotonic()
                     if delay > 0:

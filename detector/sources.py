@@ -110,13 +110,14 @@ def parse_detection_line(raw: str, where: str) -> FrameDetections:
             x1, y1, x2, y2 = (float(v) for v in d["xyxy"])
             cls, conf = d["cls"], float(d.get("conf", 1.0))
             tid = d.get("track_id")
+            tid = int(tid) if tid is not None else None
         except (KeyError, TypeError, ValueError):
             raise SourceError(
                 f"{where}: detections[{i}] needs 'cls' and 'xyxy': [x1, y1, x2, y2] numbers, got {d!r}"
             ) from None
         if not isinstance(cls, str) or not (x2 > x1 and y2 > y1) or not (0 <= conf <= 1):
             raise SourceError(f"{where}: detections[{i}] has an empty box, a bad class or conf: {d!r}")
-        out.append(Detection(cls, conf, (x1, y1, x2, y2), int(tid) if tid is not None else None))
+        out.append(Detection(cls, conf, (x1, y1, x2, y2), tid))
     return FrameDetections(cam, float(t), out)
 
 
@@ -131,8 +132,8 @@ class JsonlDetectionsSource:
 
     def __iter__(self) -> Iterator[FrameDetections]:
         last_t: dict[str, float] = {}
-        with self.path.open(encoding="utf-8") as fh:
-            for lineno, raw in enumerate(fh, 1):
+        with self.path.open(encoding="utf-8", errors="strict") as fh:
+            for lineno, raw in enumerate(_lines(fh, self.path), 1):
                 if not raw.strip():
                     continue
                 fd = parse_detection_line(raw, f"{self.path}:{lineno}")
@@ -145,6 +146,13 @@ class JsonlDetectionsSource:
                 self.stats.frames_read += 1
                 self.stats.frames_sampled += 1
                 yield fd
+
+
+def _lines(fh, path: Path) -> Iterator[str]:
+    try:
+        yield from fh
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
 
 
 def write_detections_line(fd: FrameDetections) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseRow
 from dispatch.evidence import draw_evidence, write_jpeg
@@ -48,7 +50,21 @@ class CaseRecorder:
         self.case_ids: list[int] = []
 
     def handle(self, ev: ViolationEvent, start: dt.datetime, image: np.ndarray | None) -> int | None:
-        """Apply one event; `start` is the wall time of t=0, `image` the frame the event came from."""
+        """Apply one event; `start` is the wall time of t=0, `image` the frame the event came from.
+
+        The evidence JPEG is written first, outside the transaction: a full disk costs the snapshot, never the
+        case. A case another writer moved meanwhile (the dispatch thread) is read again and the event re-applied.
+        """
+        snapshot = self._snapshot(ev, image) if image is not None and ev.type is EventType.opened else None
+        for attempt in range(3):
+            try:
+                return self._apply(ev, start, snapshot)
+            except StaleDataError:
+                if attempt == 2:
+                    raise
+        return None
+
+    def _apply(self, ev: ViolationEvent, start: dt.datetime, snapshot: Path | None) -> int | None:
         key = ev.key
         with Session(self.engine) as s, s.begin():
             row = s.scalar(select(CaseRow).where(CaseRow.violation_key == key))
@@ -66,6 +82,7 @@ class CaseRecorder:
                     opened_at=start + dt.timedelta(seconds=ev.opened_t if ev.opened_t is not None else ev.t),
                     dwell_s=ev.dwell_s,
                     box=list(ev.box),
+                    snapshot=str(snapshot) if snapshot else None,
                 )
                 s.add(row)
                 s.flush()
@@ -78,18 +95,20 @@ class CaseRecorder:
                 row.cleared_at = start + dt.timedelta(seconds=ev.cleared_t if ev.cleared_t is not None else ev.t)
                 row.dwell_s = ev.dwell_s
                 self.workflow.case_cleared(s, row, start + dt.timedelta(seconds=ev.t))
-            if image is not None and ev.type is EventType.opened:
-                row.snapshot = str(self._snapshot(row, ev, image))
             return row.id
 
-    def _snapshot(self, row: CaseRow, ev: ViolationEvent, image: np.ndarray) -> Path:
+    def _snapshot(self, ev: ViolationEvent, image: np.ndarray) -> Path | None:
         lines = [
             f"{KIND_LABEL.get(ev.kind.value, ev.kind.value)}: {ev.object_class}  shop {ev.shop_id}",
             f"dwell {ev.dwell_s:.0f} s  camera {ev.camera_id}  t={ev.t:.1f} s",
         ]
         poly = self.polygons.get((ev.shop_id, ev.camera_id), [])
-        annotated = draw_evidence(image, poly, ev.box, lines)
-        return write_jpeg(self.snapshot_dir / f"case-{row.id:06d}-{ev.kind.value}-{ev.shop_id}.jpg", annotated)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", ev.key) + ".jpg"
+        try:
+            return write_jpeg(self.snapshot_dir / name, draw_evidence(image, poly, ev.box, lines))
+        except OSError as exc:
+            log.error("evidence snapshot for %s not written: %s", ev.key, exc)
+            return None
 
     def rows(self) -> list[CaseRow]:
         with Session(self.engine) as s:

@@ -58,6 +58,10 @@ class CaseRow(Base):
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Optimistic lock: two writers that read the same state cannot both move the case (StaleDataError).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class CaseEventRow(Base):

@@ -2,7 +2,10 @@
 
     detected -> reminded -> resolved            the camera sees it cleared, or the merchant fixes it
     reminded -> escalated -> closed             the deadline passes; the city platform closes it
-    * -> dismissed                              an operator rejects a false positive
+    detected | reminded -> dismissed            an operator rejects a false positive
+
+resolved, closed and dismissed are final: a new violation is a new case (linked to the old one when it is a
+repeat offence).
 
 Like FixMyStreet, the fine-grained states map onto Open311's two: open and closed.
 """
@@ -40,7 +43,6 @@ TRANSITIONS: dict[tuple[CaseState, CaseState], frozenset[Actor]] = {
     (S.reminded, S.escalated): frozenset({A.system, A.operator}),
     (S.reminded, S.dismissed): frozenset({A.operator}),
     (S.escalated, S.closed): frozenset({A.dispatch, A.operator}),
-    (S.resolved, S.reminded): frozenset({A.system}),  # a repeat offence within the window reopens the case
 }
 
 OPEN311_STATUS: dict[CaseState, str] = {
@@ -70,7 +72,3 @@ def check_transition(current: CaseState, target: CaseState, actor: Actor) -> Non
             f"{actor.value} may not move a case from {current.value} to {target.value} "
             f"(only {sorted(a.value for a in allowed)})"
         )
-
-
-def is_open(state: CaseState) -> bool:
-    return OPEN311_STATUS[state] == "open"

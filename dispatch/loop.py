@@ -63,9 +63,14 @@ class DispatchLoop:
         self._polled: dict[int, dt.datetime] = {}
 
     def step(self) -> StepResult:
-        r = StepResult(fired=self.workflow.tick())
-        r.delivered = self.worker.run_once()
-        r.closed = self.poll_closures()
+        """Each part on its own: a failure in one (logged) never keeps the others from running."""
+        r = StepResult()
+        for name, part in (("fired", self.workflow.tick), ("delivered", self.worker.run_once),
+                           ("closed", self.poll_closures)):  # fmt: skip
+            try:
+                setattr(r, name, part())
+            except Exception:
+                log.exception("dispatch step: %s failed; retrying on the next step", name)
         return r
 
     def poll_closures(self) -> int:

@@ -18,9 +18,10 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
-from dispatch.lifecycle import Actor, CaseState, check_transition
+from dispatch.lifecycle import Actor, CaseState, TransitionRefused, check_transition
 from dispatch.notify import reminder_payload, reminder_topic
 from dispatch.outbox import enqueue
 from frontage.clock import Clock
@@ -34,6 +35,10 @@ SERVICE_NAMES = {
     RuleKind.illegal_parking.value: "Illegal parking in a shop frontage",
     RuleKind.out_of_store_trading.value: "Out-of-store trading in a shop frontage",
 }
+
+
+class CaseNotFound(LookupError):
+    """No case with that id."""
 
 
 class Action(StrEnum):
@@ -103,27 +108,34 @@ class Workflow:
         )
         deadline = self.cfg.deadline(case.shop_id, kind)
         earlier = self._repeat_of(session, case, kind)
-        if earlier is not None:
-            case.linked_case_id = earlier.id
-            case.escalate_due_at = at + dt.timedelta(seconds=deadline.fix_within_s)
-            ledger(session, case, A.system, f"repeat offence: linked to case {earlier.id}; no second reminder", at)
-            ledger(session, earlier, A.system, f"repeat offence: case {case.id} linked", at)
-        else:
+        if earlier is None:
             case.remind_due_at = at + dt.timedelta(seconds=deadline.remind_after_s)
+            return
+        # Already warned: link, no second reminder. While the earlier case still runs, its deadline holds.
+        case.linked_case_id = earlier.id
+        running = earlier.state == S.reminded.value and earlier.escalate_due_at is not None
+        case.escalate_due_at = (
+            max(earlier.escalate_due_at, at) if running else at + dt.timedelta(seconds=deadline.fix_within_s)
+        )
+        ledger(session, case, A.system, f"repeat offence: linked to case {earlier.id}; no second reminder", at)
+        ledger(session, earlier, A.system, f"repeat offence: case {case.id} linked", at)
 
     def _repeat_of(self, session: Session, case: CaseRow, kind: RuleKind) -> CaseRow | None:
-        window = dict(self.cfg.rules.items())[kind].repeat_window_s
+        """The latest earlier case of this rule at this shop, within the window, whose party was reminded."""
+        window = self.cfg.rules.get(kind).repeat_window_s
         if window <= 0:
             return None
-        since = case.opened_at - dt.timedelta(seconds=window)
+        reminded = select(CaseEventRow.case_id).where(CaseEventRow.to_state == S.reminded.value)
         return session.scalar(
             select(CaseRow)
             .where(
                 CaseRow.shop_id == case.shop_id,
                 CaseRow.kind == case.kind,
                 CaseRow.id != case.id,
-                CaseRow.opened_at >= since,
+                CaseRow.opened_at >= case.opened_at - dt.timedelta(seconds=window),
+                CaseRow.opened_at <= case.opened_at,
                 CaseRow.state != S.dismissed.value,
+                CaseRow.id.in_(reminded),
             )
             .order_by(CaseRow.opened_at.desc(), CaseRow.id.desc())
             .limit(1)
@@ -164,17 +176,26 @@ class Workflow:
             ).all()
         fired = 0
         for case_id in ids:
-            with Session(self.engine) as s, s.begin():
-                case = s.get(CaseRow, case_id)
-                if case is None:
-                    continue
-                if case.remind_due_at is not None and case.remind_due_at <= now:
-                    self._remind(s, case, case.remind_due_at)
-                    fired += 1
-                elif case.escalate_due_at is not None and case.escalate_due_at <= now:
-                    self._escalate(s, case, case.escalate_due_at, A.system, "deadline passed, still not fixed")
-                    fired += 1
+            try:
+                fired += self._fire_due(case_id, now)
+            except StaleDataError:
+                log.info("case %s changed meanwhile; its due time is looked at again on the next tick", case_id)
+            except Exception:  # one broken case (e.g. its shop left the config) must not stop the others
+                log.exception("case %s: due reminder or escalation failed; will retry", case_id)
         return fired
+
+    def _fire_due(self, case_id: int, now: dt.datetime) -> int:
+        with Session(self.engine) as s, s.begin():
+            case = s.get(CaseRow, case_id)
+            if case is None:
+                return 0
+            if case.remind_due_at is not None and case.remind_due_at <= now:
+                self._remind(s, case, case.remind_due_at)
+                return 1
+            if case.escalate_due_at is not None and case.escalate_due_at <= now:
+                self._escalate(s, case, case.escalate_due_at, A.system, "deadline passed, still not fixed")
+                return 1
+        return 0
 
     def _remind(self, s: Session, case: CaseRow, due: dt.datetime) -> None:
         deadline_at = due + dt.timedelta(seconds=self.cfg.deadline(case.shop_id, RuleKind(case.kind)).fix_within_s)
@@ -193,7 +214,7 @@ class Workflow:
                 s,
                 channel=channel,
                 payload=self._reminder(case, deadline_at, channel),
-                idempotency_key=f"remind/{case.id}/{channel}/{due.isoformat()}",
+                idempotency_key=f"remind/{case.violation_key}/{channel}",
                 case_id=case.id,
                 now=due,
             )
@@ -204,7 +225,7 @@ class Workflow:
             s,
             channel=ESCALATION_CHANNEL,
             payload=self._service_request(case),
-            idempotency_key=f"escalate/{case.id}",
+            idempotency_key=f"escalate/{case.violation_key}",
             case_id=case.id,
             now=at,
         )
@@ -242,12 +263,18 @@ class Workflow:
     # --- people -----------------------------------------------------------------------------------------
 
     def act(self, case_id: int, action: Action, actor: Actor, reason: str = "", **data) -> CaseRow:
-        """Apply an operator's or merchant's action; raises KeyError or TransitionRefused."""
+        """Apply an operator's or merchant's action; raises CaseNotFound or TransitionRefused."""
+        try:
+            return self._act(case_id, action, actor, reason, **data)
+        except StaleDataError:
+            raise TransitionRefused(f"case {case_id} changed while this action was applied; reload and retry") from None
+
+    def _act(self, case_id: int, action: Action, actor: Actor, reason: str, **data) -> CaseRow:
         now = self.clock.now()
         with Session(self.engine) as s, s.begin():
             case = s.get(CaseRow, case_id)
             if case is None:
-                raise KeyError(case_id)
+                raise CaseNotFound(case_id)
             target = ACTION_TARGET[action]
             text = reason or action.value
             if target is None:
@@ -294,11 +321,14 @@ class Workflow:
             "description": (
                 f"{SERVICE_NAMES[case.kind]}: {case.object_class} at {shop.name} ({shop.id}), "
                 f"seen by camera {case.camera_id} since {case.first_seen_at.isoformat()}; "
-                f"the responsible party {shop.responsible.name} was reminded and did not clear it."
+                f"the responsible party {shop.responsible.name} was reminded"
+                + (f" (case {case.linked_case_id}, a repeat offence)" if case.linked_case_id else "")
+                + " and did not clear it."
             ),
             "address_string": shop.address,
             "media_url": self.snapshot_url(case.id),
-            "attribute": {"case_id": str(case.id), "shop_id": shop.id},
+            # The violation key, not the local row id: unique across edge boxes and database resets.
+            "attribute": {"case_id": case.violation_key, "shop_id": shop.id},
         }
         if shop.lat is not None and shop.lon is not None:
             body["lat"], body["long"] = shop.lat, shop.lon

@@ -41,8 +41,21 @@ def _onnx_names(path: str) -> list[str] | None:
 def _start(value: str | None) -> dt.datetime | None:
     if not value:
         return None
-    when = dt.datetime.fromisoformat(value)
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r} (e.g. 2026-11-28T08:00:00+08:00)") from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _positive(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return x
 
 
 def cmd_replay(a: argparse.Namespace) -> int:
@@ -59,7 +72,7 @@ def cmd_replay(a: argparse.Namespace) -> int:
         db_url=db,
         snapshot_dir=Path(a.snapshots) if a.snapshots else out_dir / "snapshots",
         camera_id=a.camera,
-        start=_start(a.start),
+        start=a.start,
     )
     text = report.to_json()
     if a.report:
@@ -183,7 +196,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     cfg, weights = _config(a.config, a.weights)
     clock = epoch = None
     if a.sim_start:
-        epoch = _start(a.sim_start)
+        epoch = a.sim_start
         clock = ScaledClock(epoch, a.sim_anchor if a.sim_anchor is not None else time.time(), a.sim_speed)
     n = run_service(
         cfg,
@@ -212,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--db", help="SQLAlchemy URL (default: SQLite beside the report)")
     r.add_argument("--snapshots", help="folder for evidence JPEGs (default: snapshots/ beside the report)")
     r.add_argument("--camera", help="camera id the video stands for (default: from the config)")
-    r.add_argument("--start", help="wall time of the recording's first frame, ISO 8601 (default: file metadata)")
+    r.add_argument(
+        "--start", type=_start, help="wall time of the recording's first frame, ISO 8601 (default: file metadata)"
+    )
     r.set_defaults(func=cmd_replay)
 
     d = sub.add_parser("detect", help="write a video's detections as JSONL for replays without the model")
@@ -237,13 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--weights")
     u.add_argument("--db", default="sqlite:///frontage.db", help="SQLAlchemy URL (default: ./frontage.db)")
     u.add_argument("--snapshots", default="snapshots", help="folder for evidence JPEGs")
-    u.add_argument("--duration", type=float, help="stop after this many seconds (default: run until killed)")
+    u.add_argument("--duration", type=_positive, help="stop after this many seconds (default: run until killed)")
     u.add_argument("--api-port", type=int, help="port for the API and review page (default: config; 0: any free)")
     u.add_argument("--no-api", action="store_true", help="do not serve the API")
     sim = u.add_argument_group("simulated time (drills and tests: street time faster than wall time)")
-    sim.add_argument("--sim-start", help="ISO time the clock reads at --sim-anchor; .jsonl feeds start here")
+    sim.add_argument(
+        "--sim-start", type=_start, help="ISO time the clock reads at --sim-anchor; .jsonl feeds start here"
+    )
     sim.add_argument("--sim-anchor", type=float, help="wall time (Unix seconds) of --sim-start (default: now)")
-    sim.add_argument("--sim-speed", type=float, default=1.0, help="street seconds per wall second")
+    sim.add_argument("--sim-speed", type=_positive, default=1.0, help="street seconds per wall second")
     u.set_defaults(func=cmd_run)
     ds = sub.add_parser("dispatch-server", help="run the local Open311 dispatch server (the embedded default)")
     ds.add_argument("--host", default="127.0.0.1")

@@ -20,9 +20,6 @@ class SystemClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
-    def monotonic(self) -> float:
-        return time.monotonic()
-
 
 class ManualClock:
     """A clock that only moves when told to: tests and recorded-video replay set it from frame timestamps."""

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -216,11 +216,14 @@ class Rules(Strict):
         yield RuleKind.illegal_parking, self.illegal_parking
         yield RuleKind.out_of_store_trading, self.out_of_store_trading
 
+    def get(self, kind: RuleKind) -> Rule:
+        return getattr(self, RuleKind(kind).value)
+
 
 class DispatchConfig(Strict):
     """Where reminders and escalations go."""
 
-    reminder_channels: list[str] = Field(
+    reminder_channels: list[Literal["log", "webhook", "mqtt"]] = Field(
         default_factory=lambda: ["log"], description="Reminder channels: log, webhook, mqtt."
     )
     webhook_url: str = Field("", description="Default webhook URL when a party's contact has none.")
@@ -232,6 +235,12 @@ class DispatchConfig(Strict):
     open311_api_key: str = Field("", description="api_key sent with service requests, if the platform needs one.")
     poll_interval_s: NonNegSeconds = Field(60.0, description="How often escalated cases are polled for closure.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL of this box's API, for snapshot links.")
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> DispatchConfig:
+        if "webhook" in self.reminder_channels and not self.webhook_secret:
+            raise ValueError("the webhook channel needs webhook_secret: unsigned reminders could be forged")
+        return self
 
 
 class Role(StrEnum):
@@ -313,7 +322,7 @@ class Config(Strict):
             own = self.shop(shop_id).deadlines.get(kind)
         except KeyError:
             own = None
-        return own or dict(self.rules.items())[kind].deadline
+        return own or self.rules.get(kind).deadline
 
     def shop(self, shop_id: str) -> Shop:
         for shop in self.shops:

@@ -166,9 +166,10 @@ def replay(
     step = DispatchLoop(engine, cfg, clock, workflow).step if deliver else workflow.tick
     last_t = 0.0
     for fd in stream:
-        clock.set(max(clock.now(), start + dt.timedelta(seconds=fd.t)))
+        when = start + dt.timedelta(seconds=fd.t)
+        clock.set(max(clock.now(), when))
         last_t = max(last_t, fd.t)
-        for ev in zones.process(fd, clock.now()):
+        for ev in zones.process(fd, when):
             image = fd.image
             if image is None:
                 cam = cfg.camera(fd.camera_id)

@@ -135,15 +135,19 @@ def run_service(
 
     stop = Stopper(threading.Event())
     stop.install()
-    dispatcher = threading.Thread(target=_dispatch_forever, args=(engine, cfg, clock, workflow, stop.event),
-                                  name="dispatch", daemon=True)  # fmt: skip
+    loop = DispatchLoop(engine, cfg, clock, workflow)  # built here: a bad sender setup fails the start, loudly
+    dispatcher = threading.Thread(target=_dispatch_forever, args=(loop, stop.event), name="dispatch", daemon=True)
     dispatcher.start()
     for r in readers.values():
         r.start()
 
     def record(fd: FrameDetections, when: dt.datetime, image) -> None:
         for ev in zones.process(fd, when):
-            recorder.handle(ev, start, image)
+            try:
+                recorder.handle(ev, start, image)
+            except Exception:  # a store hiccup loses this event, not the service and its other cameras
+                log.exception("could not record %s of %s", ev.type.value, ev.key)
+                continue
             log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
 
     last_seq: dict[str, int] = {}
@@ -177,8 +181,7 @@ def run_service(
     return len(recorder.case_ids)
 
 
-def _dispatch_forever(engine: Engine, cfg: Config, clock: Clock, workflow: Workflow, stop: threading.Event) -> None:
-    loop = DispatchLoop(engine, cfg, clock, workflow)
+def _dispatch_forever(loop: DispatchLoop, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             loop.step()

@@ -58,6 +58,7 @@ class _Candidate:
     track_ids: set[int] = field(default_factory=set)
     entered: bool = False
     opened_t: float | None = None
+    restored: bool = False  # taken back after a restart; its grace starts at the camera's first frame
 
     def see(self, det: Detection, t: float) -> None:
         self.last_seen, self.box = t, det.xyxy
@@ -81,16 +82,15 @@ class DwellTracker:
         self._cands: list[_Candidate] = []
         self._seq = 0
 
-    @property
-    def open_count(self) -> int:
-        return sum(c.opened_t is not None for c in self._cands)
-
     def update(self, t: float, local: dt.datetime, detections: Sequence[Detection]) -> list[ViolationEvent]:
         placed = [
             (d, z.shop_id)
             for d in detections
             if d.cls in self.classes and (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None
         ]
+        for cand in self._cands:
+            if cand.restored:  # the camera is back: only now does the exit grace start counting
+                cand.last_seen, cand.restored = t, False
         matched = self._match(placed)
         events: list[ViolationEvent] = []
         seen_now: set[int] = set()
@@ -112,7 +112,7 @@ class DwellTracker:
                 if cand.opened_t is not None:
                     events.append(self._event(EventType.cleared, cand, t, cleared_t=cand.last_seen))
                 continue
-            if visible and cand.entered and cand.opened_t is None and since is not None and self.rule.enabled:
+            if visible and cand.entered and cand.opened_t is None and since is not None:
                 start = max(cand.first_seen, t - (local - since).total_seconds())
                 if t - start >= self.rule.dwell_s:
                     cand.opened_t = start + self.rule.dwell_s
@@ -158,10 +158,10 @@ class DwellTracker:
 
     def restore(self, key: str, shop_id: str, box: XYXY, object_class: str, first_seen_t: float, opened_t: float,
                 t: float) -> None:  # fmt: skip
-        """Take back an open violation after a restart, as if last seen at `t`: when the object is still there
-        it matches this candidate and the case goes on; when it left while the process was down, the case
-        clears after the exit grace."""
-        cand = _Candidate(key, shop_id, first_seen_t, t, box, entered=True, opened_t=opened_t)
+        """Take back an open violation after a restart: when the object is still there it matches this candidate
+        and the case goes on; when it left while the process was down, the case clears after the exit grace,
+        counted from the camera's first frame (a camera slow to come back never clears a case)."""
+        cand = _Candidate(key, shop_id, first_seen_t, t, box, entered=True, opened_t=opened_t, restored=True)
         cand.classes[object_class] += 1
         self._cands.append(cand)
 

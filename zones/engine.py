@@ -38,9 +38,6 @@ class ZoneEngine:
                 return True
         return False
 
-    def zones_for(self, camera_id: str) -> list[Zone]:
-        return [z for z in self.zones if z.camera_id == camera_id]
-
     def process(self, frame: FrameDetections, when: dt.datetime) -> list[ViolationEvent]:
         """`when` is the frame's wall time (recording start + t); it decides active hours."""
         trackers = self._trackers.get(frame.camera_id)

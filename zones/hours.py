@@ -16,6 +16,19 @@ def active_since(local: dt.datetime, windows: Sequence[ActiveHours]) -> dt.datet
     """
     if not windows:
         return dt.datetime.min.replace(tzinfo=local.tzinfo)
+    since = _window_start(local, windows)
+    # Windows that touch or overlap run as one: 08-12 and 12-20 do not restart the dwell at noon.
+    for _ in windows:
+        if since is None:
+            break
+        earlier = _window_start(since - dt.timedelta(microseconds=1), windows)
+        if earlier is None or earlier >= since:
+            break
+        since = earlier
+    return since
+
+
+def _window_start(local: dt.datetime, windows: Sequence[ActiveHours]) -> dt.datetime | None:
     best: dt.datetime | None = None
     for w in windows:
         start, end = w.bounds()

@@ -88,6 +88,7 @@ def test_jsonl_round_trip(tmp_path):
         ('{"t": 1, "camera_id": "c", "detections": [{"cls": "car"}]}', "detections[0] needs 'cls' and 'xyxy'"),
         ('{"t": 1, "camera_id": "c", "detections": [{"cls": "car", "xyxy": [5, 5, 1, 1]}]}', "empty box"),
         ('{"t": 1, "camera_id": "c", "detections": [{"cls": "car", "conf": 7, "xyxy": [0, 0, 1, 1]}]}', "conf"),
+        ('{"t": 1, "camera_id": "c", "detections": [{"cls": "car", "xyxy": [0, 0, 1, 1], "track_id": "a"}]}', "xyxy"),
     ],
 )
 def test_bad_jsonl_lines_name_the_line_and_reason(tmp_path, line, why):
@@ -102,4 +103,11 @@ def test_jsonl_time_going_backwards_is_refused(tmp_path):
     p = tmp_path / "d.jsonl"
     p.write_text('{"t": 5, "camera_id": "c"}\n{"t": 4, "camera_id": "c"}\n')
     with pytest.raises(SourceError, match="goes back in time"):
+        list(JsonlDetectionsSource(p))
+
+
+def test_binary_file_named_jsonl_is_a_clear_error(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(b'{"t": 0, "camera_id": "c"}\n\xff\xfe\x00garbage\n')
+    with pytest.raises(SourceError, match="not a UTF-8 text file"):
         list(JsonlDetectionsSource(p))

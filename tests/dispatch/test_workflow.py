@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases import CaseRecorder
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow, make_engine
-from dispatch.lifecycle import TransitionRefused
-from dispatch.workflow import Action, Actor, Workflow
+from dispatch.lifecycle import CaseState, TransitionRefused
+from dispatch.workflow import Action, Actor, CaseNotFound, Workflow
 from frontage.clock import ManualClock
 from frontage.config import RuleKind, parse_config
 from zones.dwell import EventType, ViolationEvent
@@ -44,7 +44,7 @@ CFG = {
         },
         "out_of_store_trading": {"classes": ["chair"], "dwell_s": 30},
     },
-    "dispatch": {"reminder_channels": ["log", "webhook", "mqtt"]},
+    "dispatch": {"reminder_channels": ["log", "webhook", "mqtt"], "webhook_secret": "s3cret-for-tests"},
 }
 
 
@@ -148,7 +148,7 @@ def test_deadline_escalates_exactly_once_at_its_time(box):
     assert esc == [("open311", cid, "escalate", 630)]
     with Session(box.engine) as s:
         body = s.scalar(select(OutboxRow.payload).where(OutboxRow.channel == "open311"))
-    assert body["service_code"] == "illegal_parking" and body["attribute"]["case_id"] == str(cid)
+    assert body["service_code"] == "illegal_parking" and body["attribute"]["case_id"] == box.case(cid).violation_key
     assert (body["lat"], body["long"], body["address_string"]) == (40.2, 116.2, "1 Main St")
 
 
@@ -207,7 +207,7 @@ def test_operator_actions_and_refusals(box):
     c = box.violation(10_001, shop="shop-b")
     with pytest.raises(TransitionRefused, match="merchant may not move a case from detected to dismissed"):
         box.wf.act(c, Action.dismiss, Actor.merchant)
-    with pytest.raises(KeyError):
+    with pytest.raises(CaseNotFound):
         box.wf.act(999, Action.confirm, Actor.operator)
 
 
@@ -232,3 +232,40 @@ def test_next_due(box):
     assert box.wf.next_due() is None
     box.violation(30, shop="shop-b")
     assert box.wf.next_due() == T0 + dt.timedelta(seconds=90)
+
+
+def test_two_writers_cannot_both_move_one_case(box):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from dispatch.workflow import transition
+
+    cid = box.violation(30)
+    with pytest.raises(StaleDataError), Session(box.engine) as s, s.begin():
+        stale = s.get(CaseRow, cid)  # read: reminded
+        box.wf.act(cid, Action.dismiss, Actor.operator, "a parked bicycle rack, not a vehicle")  # another writer
+        transition(s, stale, CaseState.escalated, Actor.system, "deadline", box.clock.now())
+    assert box.case(cid).state == "dismissed"
+    assert [e[2] for e in box.ledger(cid)] == ["detected", "reminded", "dismissed"]
+
+
+def test_a_broken_case_does_not_stop_the_others(box, caplog):
+    first, second = box.violation(30), box.violation(31, shop="shop-b")
+    box.wf.cfg = box.cfg.model_copy(update={"shops": [box.cfg.shops[1]]})  # shop-a left the config
+    box.at(5_000)  # shop-b's reminder (due at 91) ...
+    box.at(5_001)  # ... and then its escalation (due at 211)
+    assert box.case(second).state == "escalated"
+    assert box.case(first).state == "reminded" and "due reminder or escalation failed" in caplog.text
+
+
+def test_repeat_of_a_case_never_reminded_is_not_linked(box):
+    first = box.violation(30, shop="shop-b")  # shop-b reminds only after 60 s
+    box.clear(first, 50)  # gone before its reminder
+    second = box.violation(100, shop="shop-b")
+    assert box.case(second).linked_case_id is None and box.case(second).remind_due_at is not None
+
+
+def test_repeat_while_the_first_case_runs_keeps_the_deadline_already_given(box):
+    first = box.violation(30)  # reminded at 30, deadline 630
+    second = box.violation(100)  # another car while the first is still there
+    assert box.case(second).linked_case_id == first
+    assert box.case(second).escalate_due_at == box.case(first).escalate_due_at == T0 + dt.timedelta(seconds=630)

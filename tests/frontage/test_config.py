@@ -184,3 +184,10 @@ def test_bundled_configs_are_valid():
     assert files, "configs/ must hold at least the demo config"
     for f in files:
         load_config(f)
+
+
+def test_reminder_channels_are_checked():
+    found, _ = problems(with_changes("dispatch", {"reminder_channels": ["log", "sms"]}))
+    assert found[0][0] == "dispatch.reminder_channels[1]"
+    found, _ = problems(with_changes("dispatch", {"reminder_channels": ["webhook"]}))
+    assert found == [("dispatch", "the webhook channel needs webhook_secret: unsigned reminders could be forged")]

@@ -160,5 +160,11 @@ def test_outside_active_hours_never_opens():
     assert run(tracker(active_hours=hours), timeline(60)) == []
 
 
-def test_disabled_rule_never_opens():
-    assert run(tracker(enabled=False), timeline(60)) == []
+def test_restored_violation_waits_for_the_cameras_first_frame_before_its_grace_counts():
+    tr = tracker()
+    tr.restore(key="k1", shop_id="shop-a", box=PARKED, object_class="car", first_seen_t=-100, opened_t=-85, t=0.0)
+    # The camera only comes back 30 s later (more than the 6 s grace) and misses the car once.
+    ev = run(tr, [(30.0, []), (30.5, [car()])] + [(31 + i, [car()]) for i in range(10)])
+    assert ev == []  # no clearing, and no second case: the car matched its restored violation
+    ev = run(tr, [(50.0 + i, []) for i in range(8)])
+    assert [(e.type, e.key, e.cleared_t) for e in ev] == [(EventType.cleared, "k1", 40.0)]

@@ -35,3 +35,10 @@ def test_two_windows_pick_the_one_containing_now():
     w = [ActiveHours(start="07:00", end="10:00"), ActiveHours(start="16:00", end="19:00")]
     assert active_since(at(17), w) == at(16)
     assert active_since(at(12), w) is None
+
+
+def test_touching_windows_run_as_one():
+    w = [ActiveHours(start="08:00", end="12:00"), ActiveHours(start="12:00", end="20:00")]
+    assert active_since(at(12, 5), w) == at(8)
+    w = [ActiveHours(start="22:00", end="02:00"), ActiveHours(start="01:00", end="06:00")]
+    assert active_since(at(5), w) == at(22, day=27)
