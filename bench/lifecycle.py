@@ -14,24 +14,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from bench.pgserver import throwaway_postgres
 from dispatch.cases import CaseRecorder
-from dispatch.db import CaseRow, make_engine
+from dispatch.db import CaseEventRow, CaseRow, make_engine
 from dispatch.loop import DispatchLoop
 from dispatch.notify import LogSender
 from dispatch.open311 import Open311Sender
-from dispatch.open311_server import BackgroundServer, create_app
 from dispatch.workflow import Workflow
 from frontage.clock import ManualClock, SystemClock
 from frontage.config import RuleKind, parse_config
@@ -88,18 +91,33 @@ def throughput(url: str, n: int) -> float:
     return n / elapsed
 
 
-def latency(url: str, n: int) -> list[float]:
-    """Seconds from each deadline to the dispatch server storing its request (real clock, real HTTP)."""
-    with BackgroundServer(create_app(None)) as city:
-        cfg = config(n, fix_within_s=2.0, open311_url=city.url)
+def latency(url: str, n: int, spread_s: float) -> list[float]:
+    """Seconds from each deadline to the dispatch server storing its request (real clock, real HTTP).
+
+    The dispatch server runs as its own process, as it does in a deployment (in-process, uvicorn and the
+    client share one interpreter and every request pays tens of milliseconds)."""
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    city_url = f"http://127.0.0.1:{port}"
+    city = subprocess.Popen([sys.executable, "-m", "dispatch.open311_server", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{city_url}/services.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        cfg = config(n, fix_within_s=2.0, open311_url=city_url)
         engine = make_engine(url)
         clock = SystemClock()
         wf = Workflow(engine, cfg, clock)
         rec = CaseRecorder(engine, Path(tempfile.mkdtemp()), {}, workflow=wf)
         start = clock.now() + dt.timedelta(seconds=0.5)
-        for i in range(n):  # deadlines spread over about four seconds
-            rec.handle(event(EventType.opened, i, 10.0 + i * 4.0 / n), start - dt.timedelta(seconds=10), None)
-        loop = DispatchLoop(engine, cfg, clock, wf, senders={"log": LogSender(), "open311": Open311Sender(city.url)})
+        for i in range(n):  # deadlines spread over `spread_s` seconds
+            rec.handle(event(EventType.opened, i, 10.0 + i * spread_s / n), start - dt.timedelta(seconds=10), None)
+        loop = DispatchLoop(engine, cfg, clock, wf, senders={"log": LogSender(), "open311": Open311Sender(city_url)})
         stop = threading.Event()
 
         def run() -> None:
@@ -109,34 +127,38 @@ def latency(url: str, n: int) -> list[float]:
 
         th = threading.Thread(target=run, daemon=True)
         th.start()
-        deadline = time.time() + 30
-        while time.time() < deadline:
+        give_up = time.time() + spread_s + 30
+        while time.time() < give_up:
             with Session(engine) as s:
                 done = s.scalar(
                     select(text("count(*)")).select_from(CaseRow).where(CaseRow.service_request_id.is_not(None))
                 )
             if done == n:
                 break
-            time.sleep(0.2)
+            time.sleep(0.5)
         stop.set()
         th.join()
         with Session(engine) as s:
-            due = {}
-            for c in s.scalars(select(CaseRow)):
-                esc = [e for e in wf_ledger(s, c.id) if e[0] == "escalated"]
-                due[c.service_request_id] = esc[0][1]
-        out = []
-        for req in city.app.state.store.list(None, None):
-            out.append((req["requested_datetime"] - due[str(req["id"])]).total_seconds())
+            due = {c.service_request_id: c.escalated_at for c in escalations(s)}
+        reqs = httpx.get(f"{city_url}/requests.json").json()
         engine.dispose()
-        return out
+        return [(dt.datetime.fromisoformat(r["requested_datetime"]) - due[r["service_request_id"]]).total_seconds()
+                for r in reqs]  # fmt: skip
+    finally:
+        city.terminate()
+        city.wait(timeout=10)
 
 
-def wf_ledger(s: Session, case_id: int) -> list[tuple[str, dt.datetime]]:
-    from dispatch.db import CaseEventRow
+@dataclass
+class Escalation:
+    service_request_id: str
+    escalated_at: dt.datetime  # the deadline: the ledger's escalation entry is stamped with the due time
 
-    rows = s.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id))
-    return [(r.to_state, r.at) for r in rows]
+
+def escalations(s: Session) -> list[Escalation]:
+    q = select(CaseRow.service_request_id, CaseEventRow.at).join(CaseEventRow, CaseEventRow.case_id == CaseRow.id)
+    q = q.where(CaseEventRow.to_state == "escalated", CaseEventRow.from_state != "escalated")
+    return [Escalation(srid, at) for srid, at in s.execute(q).all()]
 
 
 def main() -> int:
@@ -144,6 +166,7 @@ def main() -> int:
     p.add_argument("--cases", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--latency-cases", type=int, default=40)
+    p.add_argument("--latency-spread", type=float, default=10.0, help="seconds over which the deadlines fall")
     a = p.parse_args()
     with throwaway_postgres() as pg:
         admin = create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
@@ -167,9 +190,10 @@ def main() -> int:
             )
         ratio = statistics.median(rates["sqlite"]) / statistics.median(rates["postgresql"])
         print(f"  ratio sqlite/postgresql: {ratio:.2f}")
-        print(f"deadline -> dispatch server holding the request, {a.latency_cases} cases, real HTTP:")
+        print(f"deadline -> dispatch server holding the request, {a.latency_cases} deadlines over "
+              f"{a.latency_spread:.0f} s, real HTTP to the local dispatch server:")  # fmt: skip
         for kind in rates:
-            lat = latency(fresh(kind), a.latency_cases)
+            lat = latency(fresh(kind), a.latency_cases, a.latency_spread)
             med, worst = statistics.median(lat) * 1000, max(lat) * 1000
             print(f"  {kind:<11} median {med:6.0f} ms   max {worst:6.0f} ms   (n={len(lat)})")
         admin.dispose()
