@@ -63,7 +63,7 @@ def create_app(
     )
     app.state.ctx = AppContext(cfg, engine, workflow, Path(snapshot_dir), Path(upload_dir), camera_status)
     app.state.tokens = TokenStore(cfg.api.tokens)
-    app.state.registry, requests = make_registry(engine)
+    app.state.registry, requests = make_registry(engine, camera_status)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
     upload_limit = cfg.api.max_upload_bytes + FORM_OVERHEAD

@@ -6,9 +6,10 @@ the rows (the camera service, the outbox worker or this API).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -55,9 +56,38 @@ class StoreCollector(Collector):
         yield o
 
 
-def make_registry(engine: Engine) -> tuple[CollectorRegistry, Counter]:
+class CameraCollector(Collector):
+    """Per-camera gauges from the service's live camera status: every numeric field becomes
+    `frontage_camera_<field>{camera=...}` (frames in, decoded, inferred, skipped by the gate, lag, reconnects),
+    plus `frontage_camera_up` (1 when online)."""
+
+    def __init__(self, camera_status: Callable[[], list[dict[str, Any]]]):
+        self.camera_status = camera_status
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, GaugeMetricFamily] = {}
+        up = GaugeMetricFamily("frontage_camera_up", "1 when the camera delivers frames.", labels=["camera"])
+        for entry in self.camera_status():
+            cam = str(entry.get("id", ""))
+            up.add_metric([cam], 1.0 if entry.get("state") == "online" else 0.0)
+            for key, value in entry.items():
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                name = "frontage_camera_" + "".join(c if c.isalnum() else "_" for c in key)
+                fam = families.setdefault(name, GaugeMetricFamily(name, f"Camera {key}.", labels=["camera"]))
+                fam.add_metric([cam], float(value))
+        yield up
+        yield from families.values()
+
+
+def make_registry(
+    engine: Engine, camera_status: Callable[[], list[dict[str, Any]]] | None = None
+) -> tuple[CollectorRegistry, Counter]:
     registry = CollectorRegistry()
     registry.register(StoreCollector(engine))
+    ProcessCollector(registry=registry)  # process CPU seconds and resident memory
+    if camera_status is not None:
+        registry.register(CameraCollector(camera_status))
     requests = Counter(
         "frontage_api_requests",
         "API requests by method, route template and response status.",

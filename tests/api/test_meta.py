@@ -80,3 +80,20 @@ def test_metrics(world, auth):
     assert sample(text, "frontage_outbox_messages", status="dead") == 0
     assert sample(text, "frontage_api_requests_total", method="GET", route="/cases", status="200") == 2
     assert sample(text, "frontage_api_requests_total", method="GET", route="/cases/{case_id}", status="404") == 1
+
+
+def test_camera_metrics_come_from_the_live_camera_status(world, auth):
+    status = [
+        {"id": "cam1", "state": "online", "frames_in": 250, "frames_decoded": 20, "frames_inferred": 7,
+         "frames_gated": 13, "lag_s": 0.4, "reconnects": 1, "source": "rtsp://user:secret@10.0.0.9/s"},
+        {"id": "cam2", "state": "reconnecting", "frames_in": 0, "reconnects": 5},
+    ]  # fmt: skip
+    with TestClient(world.app(lambda: status)) as c:
+        text = c.get("/metrics", headers=auth("operator")).text
+    assert sample(text, "frontage_camera_up", camera="cam1") == 1
+    assert sample(text, "frontage_camera_up", camera="cam2") == 0
+    assert sample(text, "frontage_camera_frames_gated", camera="cam1") == 13
+    assert sample(text, "frontage_camera_lag_s", camera="cam1") == 0.4
+    assert sample(text, "frontage_camera_reconnects", camera="cam2") == 5
+    assert "secret" not in text  # a camera URL with credentials never leaks
+    assert "process_resident_memory_bytes" in text
