@@ -74,6 +74,16 @@ class DetectorConfig(Strict):
         description="Model class name -> name the rules use (e.g. 'bus: truck'). Unmapped names pass as they are.",
     )
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Multi-object tracker settings.")
+    gate_min_change: float = Field(
+        0.004,
+        ge=0,
+        le=1,
+        description="Live cameras: share of a tiny grey thumbnail that must change for a frame to go to the model; "
+        "0 sends every sampled frame.",
+    )
+    gate_recheck_s: NonNegSeconds = Field(
+        10.0, description="Live cameras: an unchanged picture still goes to the model this often (parked objects)."
+    )
 
 
 class Camera(Strict):
