@@ -13,6 +13,7 @@ from frontage.config import DetectorConfig
 
 log = logging.getLogger(__name__)
 
+
 class YoloDetector:
     """Runs the model on frames and returns rule-facing detections (class names after the class map)."""
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from detector.feed import DetectionsFeed
-from detector.live import CameraReader
+from detector.live import StreamReader
 from detector.types import FrameDetections
 from dispatch.cases import CaseRecorder
 from dispatch.db import CaseRow, make_engine
@@ -105,7 +105,7 @@ def run_service(
     skip = max(0.0, (start - epoch).total_seconds())
     feeds = {c.id: DetectionsFeed(c.source, c.id, skip) for c in cfg.cameras if c.source.endswith(".jsonl")}
     video = [c for c in cfg.cameras if c.source and c.id not in feeds]
-    readers = {c.id: CameraReader(c.id, c.source) for c in video}
+    readers = {c.id: StreamReader(c.id, c.source, cfg.detector.sample_fps) for c in video}
     detector = trackers = None
     if video:  # the model and tracker load only when a camera has pixels
         from detector.tracking import Tracker
@@ -115,9 +115,7 @@ def run_service(
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     def camera_status() -> list[dict]:
-        out = [
-            {"id": cid, "state": r.state, "reconnects": r.reconnects, "source": r.source} for cid, r in readers.items()
-        ]
+        out = [{"id": cid, **r.state().as_dict(), "source": r.source} for cid, r in readers.items()]
         return out + [
             {"id": cid, "state": f.state, "reconnects": 0, "source": "detections feed"} for cid, f in feeds.items()
         ]
