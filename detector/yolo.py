@@ -33,6 +33,7 @@ class YoloDetector:
         self.imgsz = int(getattr(self.model, "overrides", {}).get("imgsz") or cfg.imgsz)
         if path.suffix == ".onnx":
             self.imgsz = self._onnx_imgsz(path) or self.imgsz
+        self.batchable = path.suffix == ".pt"  # exported graphs here have a fixed batch of 1
 
     @staticmethod
     def _onnx_imgsz(path: Path) -> int | None:
@@ -47,17 +48,17 @@ class YoloDetector:
             return None
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """One model call for a batch of BGR frames (exported models with batch 1 run them one by one).
+        """One model call for a batch of BGR frames. Exported files with a fixed batch of 1 (like the shared
+        ONNX models) run the frames one after another.
 
         NMS is class-agnostic: the model often boxes one van as both bus and truck, and two boxes for one
         object would open two cases."""
-        out: list[list[Detection]] = []
-        for img in images:
-            res = self.model.predict(
-                img, imgsz=self.imgsz, conf=self.cfg.conf, iou=self.cfg.iou, agnostic_nms=True, verbose=False
-            )[0]
-            out.append(self._to_detections(res))
-        return out
+        if not images:
+            return []
+        kw = {"imgsz": self.imgsz, "conf": self.cfg.conf, "iou": self.cfg.iou, "agnostic_nms": True, "verbose": False}
+        if self.batchable:
+            return [self._to_detections(r) for r in self.model.predict(list(images), **kw)]
+        return [self._to_detections(self.model.predict(img, **kw)[0]) for img in images]
 
     def _to_detections(self, res) -> list[Detection]:
         boxes = res.boxes

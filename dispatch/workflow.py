@@ -86,8 +86,19 @@ def transition(
 class Workflow:
     """The lifecycle engine. `snapshot_url(case_id)` makes the evidence link sent in messages."""
 
-    def __init__(self, engine: Engine, cfg: Config, clock: Clock, snapshot_url: Callable[[int], str] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        cfg: Config,
+        clock: Clock,
+        snapshot_url: Callable[[int], str] | None = None,
+        camera_dark: Callable[[str], bool] | None = None,
+    ):
+        """`camera_dark(camera_id)` says a camera delivers no frames now: its cases do not escalate on stale
+        evidence; the escalation waits (noted in the ledger) until the camera shows the frontage again."""
         self.engine, self.cfg, self.clock = engine, cfg, clock
+        self.camera_dark = camera_dark
+        self._held: set[int] = set()
         base = cfg.dispatch.public_url.rstrip("/")
         self.snapshot_url = snapshot_url or (lambda case_id: f"{base}/cases/{case_id}/snapshot.jpg")
 
@@ -193,6 +204,15 @@ class Workflow:
                 self._remind(s, case, case.remind_due_at)
                 return 1
             if case.escalate_due_at is not None and case.escalate_due_at <= now:
+                if self.camera_dark is not None and self.camera_dark(case.camera_id):
+                    if case.id not in self._held:
+                        self._held.add(case.id)
+                        ledger(s, case, A.system, f"escalation held: camera {case.camera_id} is dark", now)
+                    return 0
+                if case.id in self._held:  # the camera is back and the object still there
+                    self._held.discard(case.id)
+                    self._escalate(s, case, now, A.system, f"deadline passed; camera {case.camera_id} back, not fixed")
+                    return 1
                 self._escalate(s, case, case.escalate_due_at, A.system, "deadline passed, still not fixed")
                 return 1
         return 0

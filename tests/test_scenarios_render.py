@@ -327,6 +327,7 @@ EXPECTED = {
     "neighbours": [("shop-b", "illegal_parking", True), ("shop-a", "illegal_parking", True)],
     "outside": [],
     "demo": [("shop-a", "illegal_parking", True), ("shop-b", "out_of_store_trading", True)],
+    "camera_loop": [],  # shorter than the dwell: it only makes sense looped, as a live camera
 }
 
 
@@ -334,7 +335,7 @@ EXPECTED = {
 def test_catalog_scenarios_are_short_valid_and_expect_what_they_say(name):
     sc = SCENARIOS[name]
     cfg = parse_config(sc.config, name)
-    assert 40 <= sc.duration_s <= 90
+    assert 40 <= sc.duration_s <= 90 or name == "camera_loop"
     cases = R.expected_cases(sc)
     assert [(c["shop_id"], c["kind"], c["cleared_at_s"] is not None) for c in cases] == EXPECTED[name]
     grace = {k.value: r.exit_grace_s for k, r in cfg.rules.items()}

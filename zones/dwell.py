@@ -81,6 +81,7 @@ class DwellTracker:
         self.classes = frozenset(rule.classes)
         self._cands: list[_Candidate] = []
         self._seq = 0
+        self._last_t: float | None = None
 
     def update(self, t: float, local: dt.datetime, detections: Sequence[Detection]) -> list[ViolationEvent]:
         placed = [
@@ -88,8 +89,12 @@ class DwellTracker:
             for d in detections
             if d.cls in self.classes and (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None
         ]
+        dark = self._last_t is not None and t - self._last_t > self.rule.exit_grace_s
+        self._last_t = t
         for cand in self._cands:
-            if cand.restored:  # the camera is back: only now does the exit grace start counting
+            # After a restart, or a gap in the frames longer than the grace (the camera was dark), nobody saw
+            # the object leave: the grace counts again from this frame. A dark camera never clears a case.
+            if cand.restored or (dark and cand.entered):
                 cand.last_seen, cand.restored = t, False
         matched = self._match(placed)
         events: list[ViolationEvent] = []

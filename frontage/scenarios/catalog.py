@@ -148,6 +148,16 @@ def build() -> dict[str, Scenario]:
             "A van stands mid-street, outside every frontage, for the whole clip: no case.",
         ),
         _scenario(
+            "camera_loop",
+            10,
+            [
+                Actor(VAN_WHITE, [(0.0, *SPOT_A)], scale=VAN_SCALE),
+                Actor(VAN_WHITE_MIRRORED, [(0.0, *OUTSIDE_SPOT)], scale=VAN_SCALE),
+            ],
+            "A short loop for live-camera tests: a van stands in shop-a's frontage and another mid-street the "
+            "whole time, so a looping RTSP stream shows a car parked for as long as it plays.",
+        ),
+        _scenario(
             "demo",
             90,
             [

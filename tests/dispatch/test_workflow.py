@@ -269,3 +269,19 @@ def test_repeat_while_the_first_case_runs_keeps_the_deadline_already_given(box):
     second = box.violation(100)  # another car while the first is still there
     assert box.case(second).linked_case_id == first
     assert box.case(second).escalate_due_at == box.case(first).escalate_due_at == T0 + dt.timedelta(seconds=630)
+
+
+def test_a_dark_camera_holds_the_escalation_and_the_ledger_notes_the_gap(box):
+    dark = {"cam1": True}
+    box.wf.camera_dark = lambda cam: dark[cam]
+    cid = box.violation(30)
+    box.at(700)
+    box.at(800)
+    assert box.case(cid).state == "reminded"
+    with Session(box.engine) as s:
+        reasons = s.scalars(select(CaseEventRow.reason).where(CaseEventRow.case_id == cid)).all()
+    assert reasons.count("escalation held: camera cam1 is dark") == 1
+    dark["cam1"] = False
+    box.at(900)
+    assert box.case(cid).state == "escalated"
+    assert box.ledger(cid)[-1] == (900, "reminded", "escalated", "system")

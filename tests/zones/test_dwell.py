@@ -166,5 +166,18 @@ def test_restored_violation_waits_for_the_cameras_first_frame_before_its_grace_c
     # The camera only comes back 30 s later (more than the 6 s grace) and misses the car once.
     ev = run(tr, [(30.0, []), (30.5, [car()])] + [(31 + i, [car()]) for i in range(10)])
     assert ev == []  # no clearing, and no second case: the car matched its restored violation
-    ev = run(tr, [(50.0 + i, []) for i in range(8)])
+    ev = run(tr, [(40.5 + 0.5 * i, []) for i in range(16)])  # frames keep coming; the car is gone
     assert [(e.type, e.key, e.cleared_t) for e in ev] == [(EventType.cleared, "k1", 40.0)]
+
+
+def test_a_dark_camera_never_clears_a_case():
+    # Frames stop for 60 s (camera offline). The first frame back misses the car (a passer-by): still one case.
+    frames = timeline(30) + [(90.0, [])] + [(90.5 + 0.5 * i, [car()]) for i in range(20)]
+    ev = run(tracker(), frames)
+    assert [e.type for e in ev] == [EventType.opened]
+
+
+def test_a_car_that_left_while_the_camera_was_dark_clears_after_the_grace_once_frames_return():
+    frames = timeline(30) + [(90.0 + 0.5 * i, []) for i in range(20)]
+    ev = run(tracker(), frames)
+    assert [(e.type, e.cleared_t) for e in ev] == [(EventType.opened, None), (EventType.cleared, 90.0)]
