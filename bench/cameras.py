@@ -1,0 +1,272 @@
+"""Many live RTSP cameras on one box: frontage's service against the loop a user would write from the docs.
+
+    python -m bench.cameras [--cameras 4,8,16,32] [--seconds 45] [--warmup 20] [--naive 2] [--weights W]
+
+A real GStreamer RTSP server serves N looping 720p 25 fps street scenario streams (H.264, GOP 25): half show
+`park` (a van arrives, parks in shop-a's frontage, leaves: a case every 60 s loop), half `camera_loop` (a van
+parked in shop-a's frontage the whole time). For each N, `frontage run` watches all of them at sample_fps 1 and
+the benchmark reports, over a measured window after a warm-up:
+
+- CPU-seconds per camera-second (the service process, from /proc via psutil);
+- whether every camera kept its sample rate (frames processed per second >= 0.9 x sample_fps) with lag < 2 s
+  (the largest such N is the box's capacity);
+- peak RSS;
+- case recall: cameras that opened the case their stream calls for.
+
+Side by side in the same run, `--naive K` cameras are watched the way the ultralytics docs suggest:
+`YOLO(w).track(source=url, stream=True)` per camera, every frame, each camera in its own process, with the
+same zone rules applied to its tracks; its CPU per camera-second, frame rate and case recall are reported,
+and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import httpx
+import psutil
+import yaml
+
+from frontage.assets import default_weights
+from frontage.scenarios.catalog import SCENARIOS
+from frontage.scenarios.render import render
+from tests.rtsp.harness import RtspServer, require_gstreamer
+
+TOKEN = "bench-operator-token-0001"
+SAMPLE_FPS = 1.0
+
+
+def reencode(mp4: Path, out: Path, gop: int = 25) -> Path:
+    """The clip as raw Annex-B H.264 with a camera-like GOP of one second, for the looping RTSP server."""
+    tb = Fraction(1, 25)
+    with av.open(str(mp4)) as src, av.open(str(out), "w", format="h264") as dst:
+        st = dst.add_stream("libx264", rate=25, options={"preset": "veryfast", "bf": "0"})
+        st.width, st.height, st.pix_fmt, st.gop_size, st.time_base = 1280, 720, "yuv420p", gop, tb
+        for i, frame in enumerate(src.decode(video=0)):
+            frame = frame.reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, tb
+            dst.mux(st.encode(frame))
+        dst.mux(st.encode(None))
+    return out
+
+
+def config(tmp: Path, urls: list[str], clips: list[str]) -> Path:
+    cfg = yaml.safe_load(yaml.safe_dump(SCENARIOS["camera_loop"].config))
+    shop = cfg["shops"][0]
+    cfg["cameras"] = [{"id": f"cam{i:02d}", "source": u} for i, u in enumerate(urls)]
+    cfg["shops"] = [
+        {**shop, "id": f"shop-a-{i:02d}", "frontages": [{**shop["frontages"][0], "camera_id": f"cam{i:02d}"}]}
+        for i in range(len(urls))
+    ]
+    cfg["detector"]["sample_fps"] = SAMPLE_FPS
+    cfg["rules"]["illegal_parking"].update(dwell_s=15, exit_grace_s=6, repeat_window_s=0)
+    cfg["api"] = {"tokens": [{"name": "bench", "role": "operator", "token": TOKEN}]}
+    path = tmp / f"cams-{len(urls)}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path) -> dict:
+    names = list(streams)
+    mounts = {f"/c{i:02d}": streams[names[i % len(names)]] for i in range(n)}
+    clips = [names[i % len(names)] for i in range(n)]
+    with RtspServer(mounts) as server:
+        cfg = config(tmp, [server.url(m) for m in mounts], clips)
+        db = tmp / f"ours-{n}.db"
+        log = (tmp / f"ours-{n}.log").open("w")
+        cmd = [sys.executable, "-m", "frontage", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
+               "--weights", weights, "--snapshots", str(tmp / f"snaps-{n}"), "--api-port", "0", "-v"]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        ps = psutil.Process(proc.pid)
+        try:
+            api = _api_url(tmp / f"ours-{n}.log")
+            time.sleep(warmup)
+            c0, s0, t0 = _cpu(ps), _cams(api), time.monotonic()
+            lags: dict[str, float] = {}
+            rss = 0
+            while time.monotonic() - t0 < seconds:
+                time.sleep(2)
+                rss = max(rss, ps.memory_info().rss)
+                for cid, c in _cams(api).items():
+                    lags[cid] = max(lags.get(cid, 0.0), c.get("lag_s", 0.0), c.get("last_frame_age_s", 0.0))
+            c1, s1, t1 = _cpu(ps), _cams(api), time.monotonic()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            log.close()
+    window = t1 - t0
+
+    def processed(s: dict, cid: str) -> int:
+        return s[cid]["frames_inferred"] + s[cid]["frames_gated"]
+
+    rates = {cid: (processed(s1, cid) - processed(s0, cid)) / window for cid in s1}
+    inferred = sum(s1[c]["frames_inferred"] - s0[c]["frames_inferred"] for c in s1) / window
+    cases = _cases(db)
+    expected = {f"cam{i:02d}" for i in range(n)}
+    return {
+        "n": n,
+        "cpu_per_cam_s": (c1 - c0) / window / n,
+        "min_rate": min(rates.values()),
+        "max_lag_s": max(lags.values()),
+        "kept_up": all(r >= 0.9 * SAMPLE_FPS for r in rates.values()) and max(lags.values()) < 2.0,
+        "inferences_per_s": inferred,
+        "rss_mb": rss / 2**20,
+        "recall": len(expected & {c for c, _ in cases}) / n,
+        "spurious": sum(1 for c, shop in cases if shop != f"shop-a-{c[3:]}"),
+    }
+
+
+NAIVE = textwrap.dedent(
+    """
+    import json, sys, datetime as dt
+    from ultralytics import YOLO
+    from frontage.config import load_config
+    from detector.types import Detection, FrameDetections
+    from zones.engine import ZoneEngine
+    url, weights, cfg_path, cam = sys.argv[1:5]
+    cfg = load_config(cfg_path)
+    zones = ZoneEngine(cfg)
+    t0 = dt.datetime.now(dt.UTC)
+    n = 0
+    for r in YOLO(weights, task="detect").track(source=url, stream=True, imgsz=640, verbose=False, persist=True):
+        n += 1
+        now = dt.datetime.now(dt.UTC)
+        names = r.names
+        dets = [Detection(cfg.detector.class_map.get(names[int(k)], names[int(k)]), float(c), tuple(map(float, b)))
+                for b, c, k in zip(r.boxes.xyxy.tolist(), r.boxes.conf.tolist(), r.boxes.cls.tolist())]
+        for ev in zones.process(FrameDetections(cam, (now - t0).total_seconds(), dets), now):
+            print(json.dumps({"type": ev.type.value, "shop": ev.shop_id}), flush=True)
+        if n % 10 == 0:
+            print(json.dumps({"frames": n}), flush=True)
+    """
+)
+
+
+def run_naive(k: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path) -> dict:
+    names = list(streams)
+    mounts = {f"/n{i:02d}": streams[names[i % len(names)]] for i in range(k)}
+    with RtspServer(mounts) as server:
+        urls = [server.url(m) for m in mounts]
+        cfg = config(tmp, urls, [names[i % len(names)] for i in range(k)])
+        logs = [tmp / f"naive-{i}.log" for i in range(k)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", NAIVE, u, weights, str(cfg), f"cam{i:02d}"],
+                stdout=logs[i].open("w"),
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+            )  # fmt: skip
+            for i, u in enumerate(urls)
+        ]
+        ps = [psutil.Process(p.pid) for p in procs]
+        try:
+            time.sleep(warmup)
+            c0, f0, t0 = sum(_cpu(p) for p in ps), [_frames(lg) for lg in logs], time.monotonic()
+            rss = 0
+            while time.monotonic() - t0 < seconds:
+                time.sleep(2)
+                rss = max(rss, max(p.memory_info().rss for p in ps))
+            c1, f1, t1 = sum(_cpu(p) for p in ps), [_frames(lg) for lg in logs], time.monotonic()
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                p.wait(timeout=30)
+    window = t1 - t0
+    opened = [any(json.loads(x).get("type") == "opened" for x in lg.read_text().splitlines()) for lg in logs]
+    return {
+        "k": k,
+        "cpu_per_cam_s": (c1 - c0) / window / k,
+        "fps": statistics.mean((b - a) / window for a, b in zip(f0, f1, strict=True)),
+        "rss_mb": rss / 2**20,
+        "recall": sum(opened) / k,
+    }
+
+
+def _cpu(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system + sum(c.cpu_times().user + c.cpu_times().system for c in p.children(recursive=True))
+
+
+def _frames(log: Path) -> int:
+    counts = [json.loads(x)["frames"] for x in log.read_text().splitlines() if '"frames"' in x]
+    return counts[-1] if counts else 0
+
+
+def _api_url(log: Path) -> str:
+    import re
+
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        found = re.findall(r"operator API and review page on (http://\S+)/", log.read_text())
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise RuntimeError(f"service did not start: {log.read_text()[-2000:]}")
+
+
+def _cams(api: str) -> dict[str, dict]:
+    res = httpx.get(f"{api}/cameras", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
+    return {c["id"]: {"state": c["state"], **c["detail"]} for c in res}
+
+
+def _cases(db: Path) -> list[tuple[str, str]]:
+    from sqlalchemy import create_engine, text
+
+    with create_engine(f"sqlite:///{db}").connect() as c:
+        return [tuple(r) for r in c.execute(text("SELECT camera_id, shop_id FROM cases"))]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cameras", default="4,8,16,32")
+    p.add_argument("--seconds", type=float, default=45)
+    p.add_argument("--warmup", type=float, default=20)
+    p.add_argument("--naive", type=int, default=2)
+    p.add_argument("--weights", default=None)
+    a = p.parse_args()
+    require_gstreamer()
+    weights = a.weights or default_weights("yolov8n.pt")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cameras-"))
+    streams = {}
+    for name in ("park", "camera_loop"):
+        streams[name] = reencode(Path(render(SCENARIOS[name], tmp).video), tmp / f"{name}.264")
+    print(f"streams: {', '.join(streams)} (720p, 25 fps, GOP 25); sample_fps {SAMPLE_FPS}; work dir {tmp}")
+    naive = run_naive(a.naive, streams, weights, a.seconds, a.warmup, tmp) if a.naive else None
+    rows = []
+    for n in [int(x) for x in a.cameras.split(",")]:
+        rows.append(run_ours(n, streams, weights, a.seconds, a.warmup, tmp))
+        r = rows[-1]
+        print(
+            f"frontage  N={r['n']:>3}: {r['cpu_per_cam_s']:.3f} CPU-s per camera-s, min rate {r['min_rate']:.2f}/s, "
+            f"max lag {r['max_lag_s']:.2f} s, kept up: {r['kept_up']}, model calls {r['inferences_per_s']:.1f}/s, "
+            f"RSS {r['rss_mb']:.0f} MB, case recall {r['recall']:.2f}, spurious {r['spurious']}",
+            flush=True,
+        )
+    if naive:
+        print(f"naive     K={naive['k']:>3}: {naive['cpu_per_cam_s']:.3f} CPU-s per camera-s at {naive['fps']:.1f} fps "
+              f"per camera, RSS {naive['rss_mb']:.0f} MB per process, case recall {naive['recall']:.2f}")  # fmt: skip
+    capacity = max((r["n"] for r in rows if r["kept_up"]), default=0)
+    print(f"largest N that kept sample rate with lag < 2 s: {capacity}")
+    if naive:
+        best = min(rows, key=lambda r: r["cpu_per_cam_s"])
+        print(
+            f"CPU per camera, naive / frontage (N={best['n']}): {naive['cpu_per_cam_s'] / best['cpu_per_cam_s']:.1f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
