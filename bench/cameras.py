@@ -86,8 +86,8 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
         cfg = config(tmp, [server.url(m) for m in mounts], clips)
         db = tmp / f"ours-{n}.db"
         log = (tmp / f"ours-{n}.log").open("w")
-        cmd = [sys.executable, "-m", "frontage", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
-               "--weights", weights, "--snapshots", str(tmp / f"snaps-{n}"), "--api-port", "0", "-v"]  # fmt: skip
+        cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
+               "--weights", weights, "--snapshots", str(tmp / f"snaps-{n}"), "--api-port", "0"]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         ps = psutil.Process(proc.pid)
         try:
@@ -185,7 +185,7 @@ def run_naive(k: int, streams: dict[str, Path], weights: str, seconds: float, wa
             for p in procs:
                 p.wait(timeout=30)
     window = t1 - t0
-    opened = [any(json.loads(x).get("type") == "opened" for x in lg.read_text().splitlines()) for lg in logs]
+    opened = [any(e.get("type") == "opened" for e in _events(lg)) for lg in logs]
     return {
         "k": k,
         "cpu_per_cam_s": (c1 - c0) / window / k,
@@ -200,8 +200,20 @@ def _cpu(p: psutil.Process) -> float:
     return t.user + t.system + sum(c.cpu_times().user + c.cpu_times().system for c in p.children(recursive=True))
 
 
+def _events(log: Path) -> list[dict]:
+    """The naive loop's JSON lines (ultralytics prints its own lines to the same stream)."""
+    out = []
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
 def _frames(log: Path) -> int:
-    counts = [json.loads(x)["frames"] for x in log.read_text().splitlines() if '"frames"' in x]
+    counts = [e["frames"] for e in _events(log) if "frames" in e]
     return counts[-1] if counts else 0
 
 
