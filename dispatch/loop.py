@@ -21,6 +21,8 @@ from frontage.config import Config
 
 log = logging.getLogger(__name__)
 
+LEASE_S = 30.0
+
 
 def build_senders(cfg: Config) -> dict[str, Sender]:
     """One sender per configured reminder channel, plus the Open311 escalation channel."""
@@ -56,8 +58,14 @@ class DispatchLoop:
         open311: Open311Client | None = None,
     ):
         self.cfg, self.clock, self.workflow = cfg, clock, workflow
+        # Every sender gives up within ~10 s (5 s connect + 5 s read), so a 30 s lease is never cut short by a
+        # slow send, and a message whose sender died mid-send goes out again half a minute later, not in five.
         self.worker = OutboxWorker(
-            engine, senders if senders is not None else build_senders(cfg), clock, on_delivered=workflow.on_delivered
+            engine,
+            senders if senders is not None else build_senders(cfg),
+            clock,
+            on_delivered=workflow.on_delivered,
+            lease_s=LEASE_S,
         )
         self.open311 = open311 or Open311Client(cfg.dispatch.open311_url, api_key=cfg.dispatch.open311_api_key)
         self._polled: dict[int, dt.datetime] = {}
