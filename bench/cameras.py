@@ -40,6 +40,7 @@ import httpx
 import psutil
 import yaml
 
+from bench.servicelog import api_url
 from frontage.assets import default_weights
 from frontage.scenarios.catalog import SCENARIOS
 from frontage.scenarios.render import render
@@ -98,7 +99,7 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
         proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         ps = psutil.Process(proc.pid)
         try:
-            api = _api_url(tmp / f"ours-{n}.log")
+            api = api_url(tmp / f"ours-{n}.log", timeout=120)
             time.sleep(warmup)
             c0, s0, t0 = _cpu(ps), _cams(api), time.monotonic()
             lags: dict[str, float] = {}
@@ -222,18 +223,6 @@ def _events(log: Path) -> list[dict]:
 def _frames(log: Path) -> int:
     counts = [e["frames"] for e in _events(log) if "frames" in e]
     return counts[-1] if counts else 0
-
-
-def _api_url(log: Path) -> str:
-    import re
-
-    end = time.monotonic() + 120
-    while time.monotonic() < end:
-        found = re.findall(r"operator API and review page on (http://\S+)/", log.read_text())
-        if found:
-            return found[-1]
-        time.sleep(0.2)
-    raise RuntimeError(f"service did not start: {log.read_text()[-2000:]}")
 
 
 def _cams(api: str) -> dict[str, dict]:

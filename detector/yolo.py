@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,33 @@ from detector.types import Detection
 from frontage.config import DetectorConfig
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OnnxMetadata:
+    names: list[str] | None
+    imgsz: int | None
+
+
+def onnx_metadata(path: str | Path) -> OnnxMetadata:
+    """Class names and input size an ultralytics ONNX export carries; empty fields when it carries none.
+
+    Read with `onnx` from the file's metadata alone: no inference session is built just to look."""
+    import ast
+
+    import onnx
+
+    try:
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception:  # not readable as ONNX: let the model loader report it
+        return OnnxMetadata(None, None)
+    names = imgsz = None
+    with contextlib.suppress(ValueError, SyntaxError, AttributeError):
+        names = list(ast.literal_eval(props["names"]).values()) if "names" in props else None
+    with contextlib.suppress(ValueError):
+        nums = [int(x) for x in props.get("imgsz", "").strip("[]").split(",") if x.strip()]
+        imgsz = nums[0] if nums else None
+    return OnnxMetadata(names, imgsz)
 
 
 class YoloDetector:
@@ -32,20 +61,8 @@ class YoloDetector:
         # Exported models take a fixed input size; honour it over the config.
         self.imgsz = int(getattr(self.model, "overrides", {}).get("imgsz") or cfg.imgsz)
         if path.suffix == ".onnx":
-            self.imgsz = self._onnx_imgsz(path) or self.imgsz
+            self.imgsz = onnx_metadata(path).imgsz or self.imgsz
         self.batchable = path.suffix == ".pt"  # exported graphs here have a fixed batch of 1
-
-    @staticmethod
-    def _onnx_imgsz(path: Path) -> int | None:
-        try:
-            import onnxruntime as ort
-
-            meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-            raw = meta.custom_metadata_map.get("imgsz", "")
-            nums = [int(s) for s in raw.strip("[]").split(",") if s.strip()]
-            return nums[0] if nums else None
-        except Exception:  # metadata is a nicety; the model still loads without it
-            return None
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """One model call for a batch of BGR frames. Exported files with a fixed batch of 1 (like the shared

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from frontage.assets import REPO_ROOT, default_weights, missing_assets_message
-from frontage.config import ConfigError, load_config
+from frontage.config import ConfigError, cross_check, load_config
 
 log = logging.getLogger("frontage")
 
@@ -18,24 +18,17 @@ EXIT_BAD_INPUT = 2
 
 
 def _config(path: str, weights: str | None = None):
-    """Load the config; class names are checked against the model's own names when the model is an ONNX file."""
-    names = None
-    w = weights or default_weights(load_config(path).detector.weights)
+    """Load the config once; class names are checked against the model's own names when it is an ONNX file."""
+    cfg = load_config(path)
+    w = weights or default_weights(cfg.detector.weights)
     if w.endswith(".onnx") and Path(w).is_file():
-        names = _onnx_names(w)
-    return load_config(path, model_names=names), w
+        from detector.yolo import onnx_metadata
 
-
-def _onnx_names(path: str) -> list[str] | None:
-    import ast
-
-    import onnxruntime as ort
-
-    try:
-        meta = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).get_modelmeta()
-        return list(ast.literal_eval(meta.custom_metadata_map["names"]).values())
-    except Exception:  # no metadata: fall back to COCO names
-        return None
+        names = onnx_metadata(w).names
+        problems = cross_check(cfg, names) if names else []
+        if problems:
+            raise ConfigError(path, problems)
+    return cfg, w
 
 
 def _start(value: str | None) -> dt.datetime | None:

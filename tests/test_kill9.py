@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from bench.servicelog import api_url
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
 from dispatch.open311_server import BackgroundServer, create_app
 
@@ -102,8 +102,8 @@ def test_kill_minus_9_ten_times_loses_and_duplicates_nothing(tmp_path):
                 closed_a = closed_a or _close_request_of(city.url, db, "shop-a")
                 time.sleep(0.1)
             time.sleep(6 * 4 / SPEED)  # one more poll interval for shop-a's closure
-            api = re.findall(r"operator API and review page on (http://\S+)/", (tmp_path / "service.log").read_text())
-            assert httpx.get(f"{api[-1]}/healthz").status_code == 200  # the running service serves its API
+            api = api_url(tmp_path / "service.log")
+            assert httpx.get(f"{api}/healthz").status_code == 200  # the running service serves its API
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         requests = httpx.get(f"{city.url}/requests.json").json()

@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from bench.servicelog import api_url
 from dispatch.db import CaseRow
 from tests.rtsp.harness import RtspServer, require_gstreamer
 
@@ -70,7 +71,7 @@ def test_run_watches_rtsp_cameras_through_a_camera_reboot(tmp_path, assets_ready
                "--snapshots", str(tmp_path / "snaps"), "--api-port", "0"]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
-            api = _wait_for_api(log_path)
+            api = api_url(log_path)
             assert _wait(lambda: _cases(db) == 1, 60), "the parked van opens a case"
             server.kill()  # the camera reboots
             time.sleep(2.0)
@@ -109,22 +110,10 @@ def _wait(pred, timeout: float) -> bool:
         try:
             if pred():
                 return True
-        except (httpx.HTTPError, KeyError, Exception):
+        except Exception:  # the API or the store may not answer yet
             pass
         time.sleep(0.5)
     return False
-
-
-def _wait_for_api(log_path: Path) -> str:
-    import re
-
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        found = re.findall(r"operator API and review page on (http://\S+)/", log_path.read_text())
-        if found:
-            return found[-1]
-        time.sleep(0.2)
-    raise AssertionError("the service never served its API:\n" + log_path.read_text()[-3000:])
 
 
 def _cases(db: str) -> int:
