@@ -40,6 +40,7 @@ import httpx
 import psutil
 import yaml
 
+from bench import profile as profiler
 from bench.servicelog import api_url
 from frontage.assets import default_weights
 from frontage.scenarios.catalog import SCENARIOS
@@ -86,7 +87,9 @@ def config(tmp: Path, urls: list[str], clips: list[str]) -> Path:
     return path
 
 
-def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path) -> dict:
+def run_ours(
+    n: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path, profile: bool = False
+) -> dict:
     names = list(streams)
     mounts = {f"/c{i:02d}": streams[names[i % len(names)]] for i in range(n)}
     clips = [names[i % len(names)] for i in range(n)]
@@ -102,6 +105,7 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
             api = api_url(tmp / f"ours-{n}.log", timeout=120)
             time.sleep(warmup)
             c0, s0, t0 = _cpu(ps), _cams(api), time.monotonic()
+            spy = profiler.record(proc.pid, seconds - 2, tmp / f"profile-{n}.txt") if profile else None
             lags: dict[str, float] = {}
             rss = 0
             while time.monotonic() - t0 < seconds:
@@ -110,6 +114,8 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
                 for cid, c in _cams(api).items():
                     lags[cid] = max(lags.get(cid, 0.0), c.get("lag_s", 0.0), c.get("last_frame_age_s", 0.0))
             c1, s1, t1 = _cpu(ps), _cams(api), time.monotonic()
+            if spy is not None and spy.wait(timeout=60) != 0:
+                print(f"py-spy failed: {spy.stderr.read().decode()[-500:] if spy.stderr else ''}", file=sys.stderr)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
@@ -117,10 +123,12 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
     window = t1 - t0
 
     def processed(s: dict, cid: str) -> int:
-        return s[cid]["frames_inferred"] + s[cid]["frames_gated"]
+        return s[cid]["frames_inferred"] + s[cid]["frames_gated"] + s[cid].get("frames_deferred", 0)
 
     rates = {cid: (processed(s1, cid) - processed(s0, cid)) / window for cid in s1}
     inferred = sum(s1[c]["frames_inferred"] - s0[c]["frames_inferred"] for c in s1) / window
+    deferred = sum(s1[c]["frames_deferred"] - s0[c]["frames_deferred"] for c in s1) / window
+    published = {c: (s1[c]["frames_sampled"] - s0[c]["frames_sampled"]) / window for c in s1}
     cases = _cases(db)
     expected = {f"cam{i:02d}" for i in range(n)}
     return {
@@ -130,9 +138,12 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
         "max_lag_s": max(lags.values()),
         "kept_up": all(r >= 0.9 * SAMPLE_FPS for r in rates.values()) and max(lags.values()) < 2.0,
         "inferences_per_s": inferred,
+        "deferred_per_s": deferred,
+        "min_reader_rate": min(published.values()),
         "rss_mb": rss / 2**20,
         "recall": len(expected & {c for c, _ in cases}) / n,
         "spurious": sum(1 for c, shop in cases if shop != f"shop-a-{c[3:]}"),
+        "profile": tmp / f"profile-{n}.txt" if profile else None,
     }
 
 
@@ -244,6 +255,7 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=20)
     p.add_argument("--naive", type=int, default=2)
     p.add_argument("--weights", default=None)
+    p.add_argument("--profile", action="store_true", help="sample the service with py-spy; print where CPU goes")
     a = p.parse_args()
     require_gstreamer()
     weights = a.weights or default_weights("yolov8n.pt")
@@ -256,14 +268,17 @@ def main() -> int:
     naive = run_naive(a.naive, streams, weights, a.seconds, a.warmup, tmp) if a.naive else None
     rows = []
     for n in [int(x) for x in a.cameras.split(",")]:
-        rows.append(run_ours(n, streams, weights, a.seconds, a.warmup, tmp))
+        rows.append(run_ours(n, streams, weights, a.seconds, a.warmup, tmp, a.profile))
         r = rows[-1]
         print(
             f"frontage  N={r['n']:>3}: {r['cpu_per_cam_s']:.3f} CPU-s per camera-s, min rate {r['min_rate']:.2f}/s, "
             f"max lag {r['max_lag_s']:.2f} s, kept up: {r['kept_up']}, model calls {r['inferences_per_s']:.1f}/s, "
+            f"held back {r['deferred_per_s']:.1f}/s, slowest reader {r['min_reader_rate']:.2f}/s, "
             f"RSS {r['rss_mb']:.0f} MB, case recall {r['recall']:.2f}, spurious {r['spurious']}",
             flush=True,
         )
+        if r["profile"] is not None and r["profile"].exists():
+            print(textwrap.indent(profiler.report(profiler.summarize(r["profile"])), "    "), flush=True)
     if naive:
         print(f"naive     K={naive['k']:>3}: {naive['cpu_per_cam_s']:.3f} CPU-s per camera-s at {naive['fps']:.1f} fps "
               f"per camera, RSS {naive['rss_mb']:.0f} MB per process, case recall {naive['recall']:.2f}")  # fmt: skip

@@ -44,49 +44,66 @@ def onnx_metadata(path: str | Path) -> OnnxMetadata:
 
 
 class YoloDetector:
-    """Runs the model on frames and returns rule-facing detections (class names after the class map)."""
+    """Runs the model on frames and returns rule-facing detections (class names after the class map).
+
+    The weights file picks the backend: an `.onnx` export runs on ONNX Runtime directly (`OnnxYolo`, the edge
+    box's path); `.pt` files and other exports (OpenVINO folders, TensorRT engines) go through ultralytics."""
 
     def __init__(self, cfg: DetectorConfig, weights: str, keep_classes: set[str] | None = None):
-        from ultralytics import YOLO  # heavy import, kept off the config/JSONL paths
-
         path = Path(weights)
-        if path.suffix in {".onnx", ".engine", ".xml"} or path.is_dir():
-            self.model = YOLO(weights, task="detect")
-        else:
-            self.model = YOLO(weights)
         self.cfg = cfg
         self.weights = weights
-        self.names: dict[int, str] = dict(self.model.names)
         self._keep = keep_classes
-        # Exported models take a fixed input size; honour it over the config.
-        self.imgsz = int(getattr(self.model, "overrides", {}).get("imgsz") or cfg.imgsz)
+        self.onnx = None
+        self.model = None
         if path.suffix == ".onnx":
-            self.imgsz = onnx_metadata(path).imgsz or self.imgsz
-        self.batchable = path.suffix == ".pt"  # exported graphs here have a fixed batch of 1
+            from detector.onnx_model import OnnxYolo
+
+            self.onnx = OnnxYolo(path, cfg.threads)
+            self.names: dict[int, str] = self.onnx.names
+            self.imgsz = self.onnx.imgsz  # exported graphs take a fixed input size; it wins over the config
+            self.batchable = self.onnx.batchable
+            self.backend = "onnxruntime"
+            return
+        from ultralytics import YOLO  # heavy import, kept off the config/JSONL paths
+
+        exported = path.suffix in {".engine", ".xml"} or path.is_dir()
+        self.model = YOLO(weights, task="detect") if exported else YOLO(weights)
+        self.names = dict(self.model.names)
+        self.imgsz = int(getattr(self.model, "overrides", {}).get("imgsz") or cfg.imgsz)
+        self.batchable = not exported  # exports here have a fixed batch of 1
+        self.backend = "ultralytics"
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """One model call for a batch of BGR frames. Exported files with a fixed batch of 1 (like the shared
-        ONNX models) run the frames one after another.
+        """One model call for a batch of BGR frames (graphs with a fixed batch of 1, like the shared ONNX
+        models, run the frames one after another).
 
         NMS is class-agnostic: the model often boxes one van as both bus and truck, and two boxes for one
         object would open two cases."""
         if not images:
             return []
+        if self.onnx is not None:
+            return [self._to_detections(rows) for rows in self.onnx.predict(images, self.cfg.conf, self.cfg.iou)]
         kw = {"imgsz": self.imgsz, "conf": self.cfg.conf, "iou": self.cfg.iou, "agnostic_nms": True, "verbose": False}
         if self.batchable:
-            return [self._to_detections(r) for r in self.model.predict(list(images), **kw)]
-        return [self._to_detections(self.model.predict(img, **kw)[0]) for img in images]
+            results = self.model.predict(list(images), **kw)
+        else:
+            results = [self.model.predict(img, **kw)[0] for img in images]
+        return [self._to_detections(_rows(r)) for r in results]
 
-    def _to_detections(self, res) -> list[Detection]:
-        boxes = res.boxes
-        xyxy = boxes.xyxy.cpu().numpy() if hasattr(boxes.xyxy, "cpu") else np.asarray(boxes.xyxy)
-        conf = boxes.conf.cpu().numpy() if hasattr(boxes.conf, "cpu") else np.asarray(boxes.conf)
-        cls = boxes.cls.cpu().numpy() if hasattr(boxes.cls, "cpu") else np.asarray(boxes.cls)
+    def _to_detections(self, rows: np.ndarray) -> list[Detection]:
         dets = []
-        for b, c, k in zip(xyxy, conf, cls, strict=True):
+        for x1, y1, x2, y2, c, k in rows.tolist():
             name = self.names.get(int(k), str(int(k)))
             name = self.cfg.class_map.get(name, name)
             if self._keep is not None and name not in self._keep:
                 continue
-            dets.append(Detection(name, float(c), (float(b[0]), float(b[1]), float(b[2]), float(b[3]))))
+            dets.append(Detection(name, float(c), (x1, y1, x2, y2)))
         return dets
+
+
+def _rows(result) -> np.ndarray:
+    """An ultralytics result's boxes as (n, 6) rows: x1, y1, x2, y2, score, class id."""
+    b = result.boxes
+    cols = [b.xyxy, b.conf[:, None], b.cls[:, None]]
+    return np.concatenate([c.cpu().numpy() if hasattr(c, "cpu") else np.asarray(c) for c in cols], axis=1)

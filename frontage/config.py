@@ -84,6 +84,9 @@ class DetectorConfig(Strict):
     gate_recheck_s: NonNegSeconds = Field(
         10.0, description="Live cameras: an unchanged picture still goes to the model this often (parked objects)."
     )
+    threads: int = Field(
+        0, ge=0, description="CPU threads for ONNX Runtime inference (.onnx weights); 0 uses every core."
+    )
 
 
 class Camera(Strict):

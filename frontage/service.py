@@ -63,6 +63,30 @@ def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, star
     return n
 
 
+# What a camera row in /cameras and /metrics counts besides its reader's own fields.
+CAMERA_STATS = ("frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s")
+ROUND_SHARE = 0.5  # of the sample period, the most one round spends in the model
+
+
+class InferenceBudget:
+    """How many frames one round may send to the model so that the round stays within `round_s`.
+
+    Every camera's frame must be handled once per sample period, or lag grows without bound. When more frames
+    are due than the model can take in time (cameras started together, re-checks falling due together, a busy
+    street everywhere), the rest carry their last detections forward and go to the model in a later round,
+    ordered by `GateDecision.priority`. The per-frame model time is a moving average of what it measured."""
+
+    def __init__(self, round_s: float, initial_frame_s: float = 0.2):
+        self.round_s = round_s
+        self.frame_s = initial_frame_s
+
+    def frames(self) -> int:
+        return max(1, int(self.round_s / self.frame_s))
+
+    def observe(self, frame_s: float) -> None:
+        self.frame_s = 0.7 * self.frame_s + 0.3 * max(frame_s, 1e-4)
+
+
 @dataclass
 class Stopper:
     """Set by SIGTERM/SIGINT or by a duration; both loops watch it."""
@@ -116,7 +140,9 @@ def run_service(
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
-    stats = {c.id: {"frames_inferred": 0, "frames_gated": 0, "model_ms": 0.0, "lag_s": 0.0} for c in video}
+    for cam in video:
+        gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
+    stats = {c.id: dict.fromkeys(CAMERA_STATS, 0) for c in video}
     last_dets: dict[str, list] = {}
     workflow.camera_dark = lambda cam_id: cam_id in readers and readers[cam_id].state().state != "online"
 
@@ -156,6 +182,7 @@ def run_service(
 
     last_seq: dict[str, int] = {}
     period = 1.0 / cfg.detector.sample_fps
+    budget = InferenceBudget(ROUND_SHARE * period)
     wall0 = time.monotonic()
     try:
         while not stop.event.is_set() and (duration_s is None or time.monotonic() - wall0 < duration_s):
@@ -166,29 +193,39 @@ def run_service(
                     when = epoch + dt.timedelta(seconds=fd.t)
                     fd.t = (when - start).total_seconds()
                     record(fd, when, None)
-            due = []  # (camera, frame) with a new frame this round
+            t_run = (now - start).total_seconds()
+            due = []  # (camera, frame, gate decision) for frames the gate sends to the model
             for cam in video:
                 frame = readers[cam.id].latest()
                 if frame is None or frame.seq == last_seq.get(cam.id):
                     continue
                 last_seq[cam.id] = frame.seq
                 stats[cam.id]["lag_s"] = round(time.monotonic() - frame.received, 3)
-                if gate.decide(cam.id, frame.image, (now - start).total_seconds()).infer:
-                    due.append((cam, frame))
+                decision = gate.decide(cam.id, frame.image, t_run, commit=False)
+                if decision.infer:
+                    due.append((cam, frame, decision))
                 else:  # unchanged picture: the last detections carry forward, the dwell keeps counting
                     stats[cam.id]["frames_gated"] += 1
-                    dets = last_dets.get(cam.id, [])
-                    record(FrameDetections(cam.id, (now - start).total_seconds(), dets, frame.image), now, frame.image)
-            if due:
+                    record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
+            due.sort(key=lambda d: d[2].priority)
+            n = budget.frames()
+            run, held = due[:n], due[n:]
+            for cam, frame, _ in held:  # no time for these this round: carry forward, and stay due for the next
+                stats[cam.id]["frames_deferred"] += 1
+                record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
+            if run:
                 t_model = time.perf_counter()
-                batch = detector.detect([f.image for _, f in due])  # one model call for every camera due
-                per_frame_ms = (time.perf_counter() - t_model) * 1000 / len(due)
-                for (cam, frame), raw in zip(due, batch, strict=True):
+                batch = detector.detect([f.image for _, f, _ in run])  # one model call for every camera due
+                per_frame_s = (time.perf_counter() - t_model) / len(run)
+                budget.observe(per_frame_s)
+                for (cam, frame, decision), raw in zip(run, batch, strict=True):
+                    gate.sent(cam.id, decision)
                     dets = trackers[cam.id].update(raw, frame.image.shape[:2])
                     last_dets[cam.id] = dets
                     stats[cam.id]["frames_inferred"] += 1
-                    stats[cam.id]["model_ms"] = round(per_frame_ms, 1)
-                    record(FrameDetections(cam.id, (now - start).total_seconds(), dets, frame.image), now, frame.image)
+                    stats[cam.id]["model_ms"] = round(per_frame_s * 1000, 1)
+                    stats[cam.id]["batch"] = len(run)
+                    record(FrameDetections(cam.id, t_run, dets, frame.image), now, frame.image)
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
         stop.event.set()

@@ -1,0 +1,133 @@
+"""YOLOv8 ONNX exports on ONNX Runtime directly: letterbox, one session call, agnostic NMS, in numpy and OpenCV.
+
+Why not through ultralytics: on a 2-core box its ONNX backend leaves ONNX Runtime's worker threads spinning
+between calls, which on this machine burnt ~100 ms of CPU per 100 ms inference, CPU the stream readers need
+(`python -m bench.backends` measures it). This path turns spinning off, batches when the graph's batch axis is
+dynamic, and does pre- and post-processing the way ultralytics does, so detections match
+(`tests/detector/test_onnx_model.py` compares the two on real stills).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114  # ultralytics' letterbox grey
+MAX_DET = 300
+MAX_NMS = 30000  # boxes kept for NMS, best first, as ultralytics does
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How one frame was fitted into the square model input: scale, then padding left and top."""
+
+    gain: float
+    pad_x: float
+    pad_y: float
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio and pad to size x size, centred (ultralytics' LetterBox(auto=False))."""
+    h, w = image.shape[:2]
+    gain = min(size / h, size / w)
+    new_w, new_h = round(w * gain), round(h * gain)
+    dw, dh = (size - new_w) / 2, (size - new_h) / 2
+    if (w, h) != (new_w, new_h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    out = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    # Boxes map back with the unrounded padding, as ultralytics' scale_boxes does.
+    return out, Letterbox(gain, round((size - w * gain) / 2 - 0.1), round((size - h * gain) / 2 - 0.1))
+
+
+def to_blob(images: Sequence[np.ndarray]) -> np.ndarray:
+    """BGR HWC uint8 frames -> RGB NCHW float32 in [0, 1]."""
+    batch = np.stack(images)[..., ::-1].transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(batch, dtype=np.float32) / 255.0
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression over xyxy boxes, best score first."""
+    order = np.argsort(-scores, kind="stable")
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep: list[int] = []
+    while order.size:
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
+        overlap = inter / (areas[i] + areas[rest] - inter + 1e-9)
+        order = rest[overlap <= iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def decode(output: np.ndarray, box: Letterbox, shape: tuple[int, int], conf: float, iou: float) -> np.ndarray:
+    """One image's raw head output (4 + classes, anchors) -> rows of x1, y1, x2, y2, score, class in frame
+    pixels, after class-agnostic NMS."""
+    pred = output.T  # (anchors, 4 + classes)
+    scores_all = pred[:, 4:]
+    cls = scores_all.argmax(axis=1)
+    scores = scores_all[np.arange(len(cls)), cls]
+    mask = scores > conf
+    pred, cls, scores = pred[mask], cls[mask], scores[mask]
+    if not len(scores):
+        return np.zeros((0, 6), dtype=np.float32)
+    if len(scores) > MAX_NMS:
+        top = np.argsort(-scores)[:MAX_NMS]
+        pred, cls, scores = pred[top], cls[top], scores[top]
+    cx, cy, w, h = pred[:, 0], pred[:, 1], pred[:, 2], pred[:, 3]
+    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    keep = nms(xyxy, scores, iou)[:MAX_DET]
+    xyxy, scores, cls = xyxy[keep], scores[keep], cls[keep]
+    xyxy[:, [0, 2]] = ((xyxy[:, [0, 2]] - box.pad_x) / box.gain).clip(0, shape[1])
+    xyxy[:, [1, 3]] = ((xyxy[:, [1, 3]] - box.pad_y) / box.gain).clip(0, shape[0])
+    return np.concatenate([xyxy, scores[:, None], cls[:, None].astype(np.float32)], axis=1).astype(np.float32)
+
+
+class OnnxYolo:
+    """A YOLOv8 detection export (output `(batch, 4 + classes, anchors)`) on ONNX Runtime's CPU provider."""
+
+    def __init__(self, path: str | Path, threads: int = 0):
+        import onnxruntime as ort
+
+        from detector.yolo import onnx_metadata
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        # Idle workers must sleep, not spin: the readers and the rules share these cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        batch, _, height, width = inp.shape
+        if not (isinstance(height, int) and height == width):
+            raise ValueError(f"{path}: expected a square input of fixed size, got {inp.shape}")
+        self.imgsz = height
+        self.batchable = not isinstance(batch, int)  # a symbolic batch axis takes many frames in one call
+        meta = onnx_metadata(path)
+        classes = self.session.get_outputs()[0].shape[1]
+        n = classes - 4 if isinstance(classes, int) else 0
+        self.names: dict[int, str] = dict(enumerate(meta.names or [str(i) for i in range(n)]))
+
+    def predict(self, images: Sequence[np.ndarray], conf: float, iou: float) -> list[np.ndarray]:
+        """Detections per frame as (n, 6) arrays: x1, y1, x2, y2, score, class id."""
+        fitted = [letterbox(img, self.imgsz) for img in images]
+        chunks = [fitted] if self.batchable else [[f] for f in fitted]
+        out: list[np.ndarray] = []
+        for chunk in chunks:
+            raw = self.session.run(None, {self.input_name: to_blob([img for img, _ in chunk])})[0]
+            for k, (_, box) in enumerate(chunk):
+                shape = images[len(out)].shape[:2]
+                out.append(decode(raw[k], box, shape, conf, iou))
+        return out
