@@ -71,7 +71,7 @@ def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25) -> Path:
     return out
 
 
-def config(tmp: Path, urls: list[str], clips: list[str]) -> Path:
+def config(tmp: Path, urls: list[str], clips: list[str], threads: int = 0) -> Path:
     cfg = yaml.safe_load(yaml.safe_dump(SCENARIOS["camera_loop"].config))
     shop = cfg["shops"][0]
     cfg["cameras"] = [{"id": f"cam{i:02d}", "source": u} for i, u in enumerate(urls)]
@@ -80,6 +80,7 @@ def config(tmp: Path, urls: list[str], clips: list[str]) -> Path:
         for i in range(len(urls))
     ]
     cfg["detector"]["sample_fps"] = SAMPLE_FPS
+    cfg["detector"]["threads"] = threads
     cfg["rules"]["illegal_parking"].update(dwell_s=15, exit_grace_s=6, repeat_window_s=0)
     cfg["api"] = {"tokens": [{"name": "bench", "role": "operator", "token": TOKEN}]}
     path = tmp / f"cams-{len(urls)}.yaml"
@@ -87,14 +88,13 @@ def config(tmp: Path, urls: list[str], clips: list[str]) -> Path:
     return path
 
 
-def run_ours(
-    n: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path, profile: bool = False
-) -> dict:
+def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path,
+             profile: bool = False, threads: int = 0) -> dict:  # fmt: skip
     names = list(streams)
     mounts = {f"/c{i:02d}": streams[names[i % len(names)]] for i in range(n)}
     clips = [names[i % len(names)] for i in range(n)]
     with RtspServer(mounts) as server:
-        cfg = config(tmp, [server.url(m) for m in mounts], clips)
+        cfg = config(tmp, [server.url(m) for m in mounts], clips, threads)
         db = tmp / f"ours-{n}.db"
         log = (tmp / f"ours-{n}.log").open("w")
         cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
@@ -255,6 +255,7 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=20)
     p.add_argument("--naive", type=int, default=2)
     p.add_argument("--weights", default=None)
+    p.add_argument("--threads", type=int, default=0, help="detector.threads for frontage (0: every core)")
     p.add_argument("--profile", action="store_true", help="sample the service with py-spy; print where CPU goes")
     a = p.parse_args()
     require_gstreamer()
@@ -268,7 +269,7 @@ def main() -> int:
     naive = run_naive(a.naive, streams, weights, a.seconds, a.warmup, tmp) if a.naive else None
     rows = []
     for n in [int(x) for x in a.cameras.split(",")]:
-        rows.append(run_ours(n, streams, weights, a.seconds, a.warmup, tmp, a.profile))
+        rows.append(run_ours(n, streams, weights, a.seconds, a.warmup, tmp, a.profile, a.threads))
         r = rows[-1]
         print(
             f"frontage  N={r['n']:>3}: {r['cpu_per_cam_s']:.3f} CPU-s per camera-s, min rate {r['min_rate']:.2f}/s, "

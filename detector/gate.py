@@ -40,12 +40,13 @@ def region_mask(polygons: Sequence[Sequence[tuple[float, float]]], frame: tuple[
 
 
 def change(a: np.ndarray, b: np.ndarray, pixel_delta: int = 12, mask: np.ndarray | None = None) -> float:
-    """Share of thumbnail pixels (within `mask`, when given) whose brightness moved by more than `pixel_delta`
-    (noise and JPEG/H.264 shimmer stay below it)."""
+    """Share of thumbnail pixels whose brightness moved by more than `pixel_delta` (noise and H.264 shimmer stay
+    below it), counting only pixels inside `mask` when given. The share stays one of the whole thumbnail, so a
+    threshold means an object's size in the picture whatever the region's size."""
     moved = np.abs(a - b) > pixel_delta
-    if mask is None:
-        return float(np.mean(moved))
-    return float(np.mean(moved[mask])) if mask.any() else 0.0
+    if mask is not None:
+        moved &= mask
+    return float(np.mean(moved))
 
 
 @dataclass
@@ -56,13 +57,12 @@ class GateDecision:
     thumb: np.ndarray | None = None
     t: float = 0.0
     waited_s: float = 0.0  # since the camera's last frame went to the model
+    urgency: float = 0.0  # who goes first when the model has no time for every frame due: the highest
 
     @property
-    def priority(self) -> tuple[int, float]:
-        """Sort key when not every frame due can go to the model this round: new cameras, then changes (the
-        biggest first), then re-checks (the longest waiting first)."""
-        rank = {"first": 0, "changed": 1, "recheck": 2}.get(self.reason, 3)
-        return rank, -(self.change if self.reason == "changed" else self.waited_s)
+    def priority(self) -> float:
+        """Sort key (ascending) for the frames due in one round."""
+        return -self.urgency
 
 
 class ChangeGate:
@@ -94,15 +94,17 @@ class ChangeGate:
         frame due but held back for lack of time stays due)."""
         thumb = thumbnail(image)
         last = self._last.get(camera_id)
+        # Urgency is how long the camera has gone without the model, a change counting as one re-check period
+        # more: changes go first, yet a camera that waits long enough always gets its turn.
         if last is None or thumb.shape != last[0].shape:
-            decision = GateDecision(True, "first", 1.0, thumb, t)
+            decision = GateDecision(True, "first", 1.0, thumb, t, urgency=float("inf"))
         else:
             c = change(thumb, last[0], mask=self._mask(camera_id, image))
             waited = t - last[1]
             if c >= self.min_change:
-                decision = GateDecision(True, "changed", c, thumb, t, waited)
+                decision = GateDecision(True, "changed", c, thumb, t, waited, waited + self.recheck_s)
             elif waited >= self.recheck_s:
-                decision = GateDecision(True, "recheck", c, thumb, t, waited)
+                decision = GateDecision(True, "recheck", c, thumb, t, waited, waited)
             else:
                 return GateDecision(False, "unchanged", c, thumb, t, waited)
         if commit:

@@ -78,8 +78,8 @@ class DetectorConfig(Strict):
         0.004,
         ge=0,
         le=1,
-        description="Live cameras: share of a tiny grey thumbnail that must change for a frame to go to the model; "
-        "0 sends every sampled frame.",
+        description="Live cameras: share of a tiny grey thumbnail that must change, inside the camera's frontages "
+        "widened by a margin, for a frame to go to the model; 0 sends every sampled frame.",
     )
     gate_recheck_s: NonNegSeconds = Field(
         10.0, description="Live cameras: an unchanged picture still goes to the model this often (parked objects)."

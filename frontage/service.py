@@ -65,7 +65,7 @@ def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, star
 
 # What a camera row in /cameras and /metrics counts besides its reader's own fields.
 CAMERA_STATS = ("frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s")
-ROUND_SHARE = 0.5  # of the sample period, the most one round spends in the model
+ROUND_SHARE = 0.6  # of the sample period, the most one round spends in the model
 
 
 class InferenceBudget:
@@ -80,8 +80,11 @@ class InferenceBudget:
         self.round_s = round_s
         self.frame_s = initial_frame_s
 
-    def frames(self) -> int:
-        return max(1, int(self.round_s / self.frame_s))
+    def frames(self, spent_s: float = 0.0) -> int:
+        """Frames for the next model call: as many as fit what is left of the round after `spent_s`, and at
+        least one when the round has spent nothing (the model always makes progress)."""
+        fit = int((self.round_s - spent_s) / self.frame_s + 1e-9)
+        return max(fit, 1 if spent_s <= 0 else 0)
 
     def observe(self, frame_s: float) -> None:
         self.frame_s = 0.7 * self.frame_s + 0.3 * max(frame_s, 1e-4)
@@ -208,24 +211,29 @@ def run_service(
                     stats[cam.id]["frames_gated"] += 1
                     record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
             due.sort(key=lambda d: d[2].priority)
-            n = budget.frames()
-            run, held = due[:n], due[n:]
-            for cam, frame, _ in held:  # no time for these this round: carry forward, and stay due for the next
-                stats[cam.id]["frames_deferred"] += 1
-                record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
-            if run:
+            held = due
+            t_round, spent = time.perf_counter(), 0.0
+            while held:  # to the model in priority order, until this round's time for it is spent
+                k = budget.frames(spent)
+                if not k:
+                    break
+                chunk, held = held[:k], held[k:]
                 t_model = time.perf_counter()
-                batch = detector.detect([f.image for _, f, _ in run])  # one model call for every camera due
-                per_frame_s = (time.perf_counter() - t_model) / len(run)
+                batch = detector.detect([f.image for _, f, _ in chunk])  # one call for every camera in the chunk
+                per_frame_s = (time.perf_counter() - t_model) / len(chunk)
                 budget.observe(per_frame_s)
-                for (cam, frame, decision), raw in zip(run, batch, strict=True):
+                for (cam, frame, decision), raw in zip(chunk, batch, strict=True):
                     gate.sent(cam.id, decision)
                     dets = trackers[cam.id].update(raw, frame.image.shape[:2])
                     last_dets[cam.id] = dets
                     stats[cam.id]["frames_inferred"] += 1
                     stats[cam.id]["model_ms"] = round(per_frame_s * 1000, 1)
-                    stats[cam.id]["batch"] = len(run)
+                    stats[cam.id]["batch"] = len(chunk)
                     record(FrameDetections(cam.id, t_run, dets, frame.image), now, frame.image)
+                spent = time.perf_counter() - t_round
+            for cam, frame, _ in held:  # no time for these this round: carry forward, and stay due for the next
+                stats[cam.id]["frames_deferred"] += 1
+                record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
         stop.event.set()
