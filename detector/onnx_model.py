@@ -32,19 +32,22 @@ class Letterbox:
     pad_y: float
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping the aspect ratio and pad to size x size, centred (ultralytics' LetterBox(auto=False))."""
+def letterbox(image: np.ndarray, size: int, stride: int | None = None) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio so the longer side is `size`, and pad centred: to size x size
+    (ultralytics' LetterBox(auto=False), for graphs of fixed input size), or with `stride` only up to the next
+    multiple of it (auto=True, for graphs with free height and width: a 16:9 frame costs 40% less)."""
     h, w = image.shape[:2]
     gain = min(size / h, size / w)
     new_w, new_h = round(w * gain), round(h * gain)
-    dw, dh = (size - new_w) / 2, (size - new_h) / 2
+    out_w, out_h = (size, size) if stride is None else (-(-new_w // stride) * stride, -(-new_h // stride) * stride)
+    dw, dh = (out_w - new_w) / 2, (out_h - new_h) / 2
     if (w, h) != (new_w, new_h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, bottom = round(dh - 0.1), round(dh + 0.1)
     left, right = round(dw - 0.1), round(dw + 0.1)
     out = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
     # Boxes map back with the unrounded padding, as ultralytics' scale_boxes does.
-    return out, Letterbox(gain, round((size - w * gain) / 2 - 0.1), round((size - h * gain) / 2 - 0.1))
+    return out, Letterbox(gain, round((out_w - w * gain) / 2 - 0.1), round((out_h - h * gain) / 2 - 0.1))
 
 
 def to_blob(images: Sequence[np.ndarray]) -> np.ndarray:
@@ -98,7 +101,7 @@ def decode(output: np.ndarray, box: Letterbox, shape: tuple[int, int], conf: flo
 class OnnxYolo:
     """A YOLOv8 detection export (output `(batch, 4 + classes, anchors)`) on ONNX Runtime's CPU provider."""
 
-    def __init__(self, path: str | Path, threads: int = 0):
+    def __init__(self, path: str | Path, threads: int = 0, imgsz: int = 640):
         import onnxruntime as ort
 
         from detector.yolo import onnx_metadata
@@ -113,11 +116,14 @@ class OnnxYolo:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         batch, _, height, width = inp.shape
-        if not (isinstance(height, int) and height == width):
-            raise ValueError(f"{path}: expected a square input of fixed size, got {inp.shape}")
-        self.imgsz = height
-        self.batchable = not isinstance(batch, int)  # a symbolic batch axis takes many frames in one call
         meta = onnx_metadata(path)
+        if isinstance(height, int) and isinstance(width, int):
+            if height != width:
+                raise ValueError(f"{path}: expected a square input, got {inp.shape}")
+            self.imgsz, self.stride = height, None
+        else:  # free height and width: the longer side at the exported size, the other padded to the stride
+            self.imgsz, self.stride = meta.imgsz or imgsz, meta.stride
+        self.batchable = not isinstance(batch, int)  # a symbolic batch axis takes many frames in one call
         classes = self.session.get_outputs()[0].shape[1]
         n = classes - 4 if isinstance(classes, int) else 0
         self.names: dict[int, str] = dict(enumerate(meta.names or [str(i) for i in range(n)]))
@@ -129,8 +135,8 @@ class OnnxYolo:
         A dynamic batch axis takes all frames in one call. A fixed batch of 1 runs the frames side by side, one
         session call per worker thread: small convolutions parallelise poorly inside one call, so this gets
         more frames per second from the same cores (`python -m bench.backends`)."""
-        if self.batchable:
-            fitted = [letterbox(img, self.imgsz) for img in images]
+        if self.batchable and len({img.shape for img in images}) == 1:  # one batch needs one input size
+            fitted = [letterbox(img, self.imgsz, self.stride) for img in images]
             raw = self.session.run(None, {self.input_name: to_blob([img for img, _ in fitted])})[0]
             return [decode(raw[k], box, img.shape[:2], conf, iou) for k, ((_, box), img) in
                     enumerate(zip(fitted, images, strict=True))]  # fmt: skip
@@ -139,6 +145,6 @@ class OnnxYolo:
         return list(self._pool.map(lambda img: self._one(img, conf, iou), images))
 
     def _one(self, image: np.ndarray, conf: float, iou: float) -> np.ndarray:
-        fitted, box = letterbox(image, self.imgsz)
+        fitted, box = letterbox(image, self.imgsz, self.stride)
         raw = self.session.run(None, {self.input_name: to_blob([fitted])})[0]
         return decode(raw[0], box, image.shape[:2], conf, iou)

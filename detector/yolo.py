@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class OnnxMetadata:
     names: list[str] | None
     imgsz: int | None
+    stride: int = 32
 
 
 def onnx_metadata(path: str | Path) -> OnnxMetadata:
@@ -35,12 +36,13 @@ def onnx_metadata(path: str | Path) -> OnnxMetadata:
     except Exception:  # not readable as ONNX: let the model loader report it
         return OnnxMetadata(None, None)
     names = imgsz = None
+    stride = int(props["stride"]) if props.get("stride", "").isdigit() else 32
     with contextlib.suppress(ValueError, SyntaxError, AttributeError):
         names = list(ast.literal_eval(props["names"]).values()) if "names" in props else None
     with contextlib.suppress(ValueError):
         nums = [int(x) for x in props.get("imgsz", "").strip("[]").split(",") if x.strip()]
         imgsz = nums[0] if nums else None
-    return OnnxMetadata(names, imgsz)
+    return OnnxMetadata(names, imgsz, stride)
 
 
 class YoloDetector:
@@ -59,7 +61,7 @@ class YoloDetector:
         if path.suffix == ".onnx":
             from detector.onnx_model import OnnxYolo
 
-            self.onnx = OnnxYolo(path, cfg.threads)
+            self.onnx = OnnxYolo(path, cfg.threads, cfg.imgsz)
             self.names: dict[int, str] = self.onnx.names
             self.imgsz = self.onnx.imgsz  # exported graphs take a fixed input size; it wins over the config
             self.batchable = self.onnx.batchable

@@ -1,4 +1,4 @@
-"""The `frontage` command: replay, detect, check-config, demo, run."""
+"""The `frontage` command: replay, detect, check-config, demo, run, export, dispatch-server."""
 
 from __future__ import annotations
 
@@ -182,6 +182,19 @@ def cmd_dispatch_server(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(a: argparse.Namespace) -> int:
+    from detector.export import ExportError, export
+
+    try:
+        made = export(a.weights, fmt=a.format, imgsz=a.imgsz, int8=a.int8, out=a.out)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"exported {made.format}{' int8' if made.int8 else ''} at {made.imgsz}: {made.path}")
+    print(f"use it: detector.weights: {made.path}  (or FRONTAGE_WEIGHTS={made.path})")
+    return 0
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from frontage.clock import ScaledClock
     from frontage.service import run_service
@@ -255,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--sim-anchor", type=float, help="wall time (Unix seconds) of --sim-start (default: now)")
     sim.add_argument("--sim-speed", type=_positive, default=1.0, help="street seconds per wall second")
     u.set_defaults(func=cmd_run)
+    x = sub.add_parser("export", help="export .pt weights to ONNX (optionally int8) or OpenVINO for the edge box")
+    x.add_argument("weights", help="a YOLO detection checkpoint (.pt)")
+    x.add_argument("--format", choices=["onnx", "openvino"], default="onnx")
+    x.add_argument("--imgsz", type=int, default=640, help="longer side of the model input (multiple of 32)")
+    x.add_argument("--int8", action="store_true", help="quantize the ONNX weights to int8 (ONNX Runtime, dynamic)")
+    x.add_argument("--out", help="move the result here (default: beside the checkpoint)")
+    x.set_defaults(func=cmd_export)
     ds = sub.add_parser("dispatch-server", help="run the local Open311 dispatch server (the embedded default)")
     ds.add_argument("--host", default="127.0.0.1")
     ds.add_argument("--port", type=int, default=8311)
