@@ -2,8 +2,9 @@
 
 An edge box watches many cameras on two cores, and the model wants one or two frames a second. So each reader
 demuxes every packet but decodes only what sampling needs (`SampledDecoder`): keyframes alone when the
-stream's keyframe interval is no longer than the sample period, else every frame with only the sampled ones
-converted to arrays (conversion is about half the per-frame cost). `bench/decode.py` measures the strategies.
+stream's keyframe interval is no longer than the sample period, else every frame another frame refers to, with
+only the sampled ones converted to arrays (conversion is about half the per-frame cost). `bench/decode.py`
+measures the strategies.
 
 Robustness comes first: open and read timeouts, stall detection, reconnects with exponential backoff and
 jitter, and an `offline` state that keeps retrying slowly. A camera sending garbage, a truncated or corrupt
@@ -135,8 +136,10 @@ class SampledDecoder:
 
     H.264 inter frames need their references, so frames cannot simply be skipped before decoding. Auto mode
     watches the keyframe interval and switches the decoder to keyframes only (`skip_frame = NONKEY`) while
-    that interval is no longer than the sample period; otherwise it decodes everything and the caller converts
-    only the frames returned. Switches happen right after a decoded keyframe, where no reference is missing.
+    that interval is no longer than the sample period; otherwise it decodes every frame another frame refers
+    to (`NONREF`: B-frames nothing refers to are skipped, which on a stream without them skips nothing) and the
+    caller converts only the frames returned. Switches happen right after a decoded keyframe, where no
+    reference is missing.
     `sample_fps=None` returns every decoded frame.
     """
 
@@ -151,7 +154,7 @@ class SampledDecoder:
         # equals the period must not drop every other keyframe.
         self.tolerance = min(0.02, 0.1 * self.period)
         self.auto = mode == "auto"
-        self.mode = "all" if self.auto else mode
+        self.mode = "nonref" if self.auto else mode
         self.ctx.skip_frame = _SKIP[self.mode]
         self.decoded = 0
         self.size: tuple[int, int] | None = None
@@ -195,10 +198,10 @@ class SampledDecoder:
             self._key_intervals.append(interval)
             self.keyframe_interval = interval
             if self.auto and self.period:
-                if self.mode == "all" and max(self._key_intervals) <= self.period + self.tolerance:
+                if self.mode == "nonref" and max(self._key_intervals) <= self.period + self.tolerance:
                     self._switch("keyframes")
                 elif self.mode == "keyframes" and interval > self.period + self.tolerance:
-                    self._switch("all")
+                    self._switch("nonref")
         self._last_key_t = t
 
     def _switch(self, mode: str) -> None:
@@ -240,7 +243,7 @@ class StreamReader(threading.Thread):
         self._halt = threading.Event()
         self._latest: LatestFrame | None = None
         self._state = "starting"
-        self._mode = "all" if self.cfg.decode_mode == "auto" else self.cfg.decode_mode
+        self._mode = "nonref" if self.cfg.decode_mode == "auto" else self.cfg.decode_mode
         self._reconnects = self._failures = self._errors = 0
         self._received = self._decoded = self._sampled = 0
         self._decoder_seen = 0  # frames of the current decoder already counted
