@@ -4,7 +4,8 @@
 
 A real GStreamer RTSP server serves N 720p 25 fps street scenario streams (H.264, GOP 25, looped into files
 as long as the run and sent as they are): half show `park` (a van arrives, parks in shop-a's frontage, leaves:
-a case every 60 s loop), half `camera_loop` (a van parked in shop-a's frontage the whole time). For each N,
+a case every 60 s loop; the cameras start at three points of that minute, as real streets do not change all at
+once), half `camera_loop` (a van parked in shop-a's frontage the whole time). For each N,
 `frontage run` watches all of them at sample_fps 1 and the benchmark reports, over a measured window after a
 warm-up:
 
@@ -49,16 +50,22 @@ from tests.rtsp.harness import RtspServer, require_gstreamer
 
 TOKEN = "bench-operator-token-0001"
 SAMPLE_FPS = 1.0
+Streams = dict[tuple[str, int], Path]  # (scenario, shift in seconds) -> MP4 the RTSP server sends
+PARK_SHIFTS_S = (0, 7, 14)  # each still shows a whole parking (7-38 s into its minute, dwell 15 s) in a run
 
 
-def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25) -> Path:
-    """The clip looped to at least `min_s` seconds, as MP4 with a camera-like GOP of one second.
+def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25, shift_s: float = 0.0) -> Path:
+    """The clip looped to at least `min_s` seconds, starting `shift_s` into it, as MP4 with a camera-like GOP
+    of one second. Shifted copies keep cameras that show the same scene from all changing at the same moment,
+    which real streets never do.
 
     MP4 (not a looping raw stream) lets the RTSP server send it as it is, with no per-frame work of its own:
     the benchmark's cameras cost the box next to nothing, so what is measured is frontage."""
     tb = Fraction(1, 25)
     with av.open(str(mp4)) as src:
         frames = [f.reformat(format="yuv420p") for f in src.decode(video=0)]
+    shift = int(shift_s * 25) % len(frames)
+    frames = frames[shift:] + frames[:shift]
     loops = max(1, int(-(-min_s * 25 // len(frames))))
     with av.open(str(out), "w") as dst:
         st = dst.add_stream("libx264", rate=25, options={"preset": "veryfast", "bf": "0"})
@@ -71,7 +78,7 @@ def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25) -> Path:
     return out
 
 
-def config(tmp: Path, urls: list[str], clips: list[str], threads: int = 0) -> Path:
+def config(tmp: Path, urls: list[str], threads: int = 0) -> Path:
     cfg = yaml.safe_load(yaml.safe_dump(SCENARIOS["camera_loop"].config))
     shop = cfg["shops"][0]
     cfg["cameras"] = [{"id": f"cam{i:02d}", "source": u} for i, u in enumerate(urls)]
@@ -88,13 +95,12 @@ def config(tmp: Path, urls: list[str], clips: list[str], threads: int = 0) -> Pa
     return path
 
 
-def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path,
+def run_ours(n: int, streams: Streams, weights: str, seconds: float, warmup: float, tmp: Path,
              profile: bool = False, threads: int = 0) -> dict:  # fmt: skip
     names = list(streams)
     mounts = {f"/c{i:02d}": streams[names[i % len(names)]] for i in range(n)}
-    clips = [names[i % len(names)] for i in range(n)]
     with RtspServer(mounts) as server:
-        cfg = config(tmp, [server.url(m) for m in mounts], clips, threads)
+        cfg = config(tmp, [server.url(m) for m in mounts], threads)
         db = tmp / f"ours-{n}.db"
         log = (tmp / f"ours-{n}.log").open("w")
         cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
@@ -109,7 +115,7 @@ def run_ours(n: int, streams: dict[str, Path], weights: str, seconds: float, war
             lags: dict[str, float] = {}
             rss = 0
             while time.monotonic() - t0 < seconds:
-                time.sleep(2)
+                time.sleep(0.5)  # lag grows while a changed picture waits for the model: look often
                 rss = max(rss, ps.memory_info().rss)
                 for cid, c in _cams(api).items():
                     lags[cid] = max(lags.get(cid, 0.0), c.get("lag_s", 0.0), c.get("last_frame_age_s", 0.0))
@@ -173,12 +179,12 @@ NAIVE = textwrap.dedent(
 )
 
 
-def run_naive(k: int, streams: dict[str, Path], weights: str, seconds: float, warmup: float, tmp: Path) -> dict:
+def run_naive(k: int, streams: Streams, weights: str, seconds: float, warmup: float, tmp: Path) -> dict:
     names = list(streams)
     mounts = {f"/n{i:02d}": streams[names[i % len(names)]] for i in range(k)}
     with RtspServer(mounts) as server:
         urls = [server.url(m) for m in mounts]
-        cfg = config(tmp, urls, [names[i % len(names)] for i in range(k)])
+        cfg = config(tmp, urls)
         logs = [tmp / f"naive-{i}.log" for i in range(k)]
         procs = [
             subprocess.Popen(
@@ -261,11 +267,15 @@ def main() -> int:
     require_gstreamer()
     weights = a.weights or default_weights("yolov8n.pt")
     tmp = Path(tempfile.mkdtemp(prefix="bench-cameras-"))
-    streams = {}
+    streams: Streams = {}
     longest = a.warmup + a.seconds + 60  # start-up and slack: a stream must not end during a run
-    for name in ("park", "camera_loop"):
-        streams[name] = reencode(Path(render(SCENARIOS[name], tmp).video), tmp / f"{name}-cam.mp4", longest)
-    print(f"streams: {', '.join(streams)} (720p, 25 fps, GOP 25); sample_fps {SAMPLE_FPS}; work dir {tmp}")
+    loop = reencode(Path(render(SCENARIOS["camera_loop"], tmp).video), tmp / "camera_loop-cam.mp4", longest)
+    park = Path(render(SCENARIOS["park"], tmp).video)
+    for shift in PARK_SHIFTS_S:  # every other camera shows `park`, at one of these points in its minute
+        streams["camera_loop", shift] = loop
+        streams["park", shift] = reencode(park, tmp / f"park-{shift}s-cam.mp4", longest, shift_s=shift)
+    print(f"streams: camera_loop, park shifted by {PARK_SHIFTS_S} s (720p, 25 fps, GOP 25); sample_fps {SAMPLE_FPS}; "
+          f"work dir {tmp}")  # fmt: skip
     naive = run_naive(a.naive, streams, weights, a.seconds, a.warmup, tmp) if a.naive else None
     rows = []
     for n in [int(x) for x in a.cameras.split(",")]:

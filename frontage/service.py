@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from detector.feed import DetectionsFeed
 from detector.gate import ChangeGate
-from detector.live import StreamReader
+from detector.live import LatestFrame, StreamReader
 from detector.types import FrameDetections
 from dispatch.cases import CaseRecorder
 from dispatch.db import CaseRow, make_engine
@@ -184,6 +184,18 @@ def run_service(
             log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
 
     last_seq: dict[str, int] = {}
+    stale_since: dict[str, float] = {}  # camera -> when the oldest changed picture the model has not seen came in
+
+    def handled(cam_id: str, frame: LatestFrame, *, fresh: bool) -> None:
+        """Lag is how far the rules run behind the camera: since the frame came in, or, while a changed picture
+        waits for the model, since that picture came in (its detections carry forward meanwhile)."""
+        since = frame.received
+        if fresh:
+            stale_since.pop(cam_id, None)
+        else:
+            since = stale_since.setdefault(cam_id, frame.received)
+        stats[cam_id]["lag_s"] = round(time.monotonic() - since, 3)
+
     period = 1.0 / cfg.detector.sample_fps
     budget = InferenceBudget(ROUND_SHARE * period)
     wall0 = time.monotonic()
@@ -203,12 +215,12 @@ def run_service(
                 if frame is None or frame.seq == last_seq.get(cam.id):
                     continue
                 last_seq[cam.id] = frame.seq
-                stats[cam.id]["lag_s"] = round(time.monotonic() - frame.received, 3)
                 decision = gate.decide(cam.id, frame.image, t_run, commit=False)
                 if decision.infer:
                     due.append((cam, frame, decision))
                 else:  # unchanged picture: the last detections carry forward, the dwell keeps counting
                     stats[cam.id]["frames_gated"] += 1
+                    handled(cam.id, frame, fresh=True)
                     record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
             due.sort(key=lambda d: d[2].priority)
             held = due
@@ -229,10 +241,12 @@ def run_service(
                     stats[cam.id]["frames_inferred"] += 1
                     stats[cam.id]["model_ms"] = round(per_frame_s * 1000, 1)
                     stats[cam.id]["batch"] = len(chunk)
+                    handled(cam.id, frame, fresh=True)
                     record(FrameDetections(cam.id, t_run, dets, frame.image), now, frame.image)
                 spent = time.perf_counter() - t_round
-            for cam, frame, _ in held:  # no time for these this round: carry forward, and stay due for the next
+            for cam, frame, decision in held:  # no time for these this round: carry forward, stay due for the next
                 stats[cam.id]["frames_deferred"] += 1
+                handled(cam.id, frame, fresh=decision.reason == "recheck")  # a re-check: the picture is as inferred
                 record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
