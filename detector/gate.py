@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 
 THUMB = (64, 36)  # 16:9, about 2,300 pixels
+CHANGE_URGENCY = 1e6  # a change outranks any re-check...
+STARVED = 3.0  # ...unless the re-check is this many periods overdue
 REGION_MARGIN = 0.08  # share of the frame width a region is widened by: an object's box reaches past its anchor
 
 
@@ -94,17 +96,21 @@ class ChangeGate:
         frame due but held back for lack of time stays due)."""
         thumb = thumbnail(image)
         last = self._last.get(camera_id)
-        # Urgency is how long the camera has gone without the model, a change counting as one re-check period
-        # more: changes go first, yet a camera that waits long enough always gets its turn.
+        # Urgency orders the frames due when the model has no time for them all. A change (something may have
+        # arrived or left: the rules wait on it) goes before any re-check (a confirmation of a picture the model
+        # has seen), the longest waiting first; a re-check overdue by STARVED x recheck_s jumps the queue, so
+        # under load confirmations slow down, reactions do not, and nothing waits for ever.
         if last is None or thumb.shape != last[0].shape:
             decision = GateDecision(True, "first", 1.0, thumb, t, urgency=float("inf"))
         else:
             c = change(thumb, last[0], mask=self._mask(camera_id, image))
             waited = t - last[1]
             if c >= self.min_change:
-                decision = GateDecision(True, "changed", c, thumb, t, waited, waited + self.recheck_s)
+                decision = GateDecision(True, "changed", c, thumb, t, waited, CHANGE_URGENCY + waited)
             elif waited >= self.recheck_s:
-                decision = GateDecision(True, "recheck", c, thumb, t, waited, waited)
+                starved = waited >= STARVED * max(self.recheck_s, 1.0)
+                urgency = (2 * CHANGE_URGENCY if starved else 0.0) + waited
+                decision = GateDecision(True, "recheck", c, thumb, t, waited, urgency)
             else:
                 return GateDecision(False, "unchanged", c, thumb, t, waited)
         if commit:

@@ -113,12 +113,16 @@ def test_priority_puts_new_cameras_then_changes_first_yet_starves_no_one(street)
     moved = with_box(street, (900, 600, 1040, 700))
     for cam in ("changed", "recheck"):
         gate.decide(cam, street, 0.0)
-    gate.decide("overdue", street, -30.0)  # has waited 42 s for the model by t=12
+    gate.decide("recheck-starved", street, -30.0)  # has waited 42 s for the model by t=12: over 3 periods
+    gate.decide("changed-long-ago", street, -5.0)
+    gate.decide("recheck-overdue", street, -10.0)
     decisions = {
         "new": gate.decide("new", street, 12.0, commit=False),
         "changed": gate.decide("changed", moved, 12.0, commit=False),
+        "changed-long-ago": gate.decide("changed-long-ago", moved, 12.0, commit=False),
         "recheck": gate.decide("recheck", street, 12.0, commit=False),
+        "recheck-overdue": gate.decide("recheck-overdue", street, 12.0, commit=False),
+        "recheck-starved": gate.decide("recheck-starved", street, 12.0, commit=False),
     }
-    decisions["overdue"] = gate.decide("overdue", street, 12.0, commit=False)
     order = sorted(decisions, key=lambda k: decisions[k].priority)
-    assert order == ["new", "overdue", "changed", "recheck"]
+    assert order == ["new", "recheck-starved", "changed-long-ago", "changed", "recheck-overdue", "recheck"]
