@@ -64,7 +64,7 @@ def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, star
 
 
 # What a camera row in /cameras and /metrics counts besides its reader's own fields.
-CAMERA_STATS = ("frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s")
+CAMERA_STATS = ("frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s", "model_age_s")
 ROUND_SHARE = 0.6  # of the sample period, the most one round spends in the model
 
 
@@ -185,6 +185,7 @@ def run_service(
 
     last_seq: dict[str, int] = {}
     stale_since: dict[str, float] = {}  # camera -> when the oldest changed picture the model has not seen came in
+    last_model: dict[str, float] = {}  # camera -> when the model last saw one of its frames
 
     def handled(cam_id: str, frame: LatestFrame, *, fresh: bool) -> None:
         """Lag is how far the rules run behind the camera: since the frame came in, or, while a changed picture
@@ -194,7 +195,10 @@ def run_service(
             stale_since.pop(cam_id, None)
         else:
             since = stale_since.setdefault(cam_id, frame.received)
-        stats[cam_id]["lag_s"] = round(time.monotonic() - since, 3)
+        now_mono = time.monotonic()
+        stats[cam_id]["lag_s"] = round(now_mono - since, 3)
+        # How old the detections the rules use are; the gate's re-check bounds it, load stretches it.
+        stats[cam_id]["model_age_s"] = round(now_mono - last_model.get(cam_id, now_mono), 3)
 
     period = 1.0 / cfg.detector.sample_fps
     budget = InferenceBudget(ROUND_SHARE * period)
@@ -241,6 +245,7 @@ def run_service(
                     stats[cam.id]["frames_inferred"] += 1
                     stats[cam.id]["model_ms"] = round(per_frame_s * 1000, 1)
                     stats[cam.id]["batch"] = len(chunk)
+                    last_model[cam.id] = time.monotonic()
                     handled(cam.id, frame, fresh=True)
                     record(FrameDetections(cam.id, t_run, dets, frame.image), now, frame.image)
                 spent = time.perf_counter() - t_round
