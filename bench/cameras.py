@@ -133,10 +133,7 @@ def run_ours(n: int, streams: Streams, weights: str, seconds: float, warmup: flo
             log.close()
     window = t1 - t0
 
-    def processed(s: dict, cid: str) -> int:
-        return s[cid]["frames_inferred"] + s[cid]["frames_gated"] + s[cid].get("frames_deferred", 0)
-
-    rates = {cid: (processed(s1, cid) - processed(s0, cid)) / window for cid in s1}
+    rates = {cid: (s1[cid]["frames_handled"] - s0[cid]["frames_handled"]) / window for cid in s1}
     inferred = sum(s1[c]["frames_inferred"] - s0[c]["frames_inferred"] for c in s1) / window
     deferred = sum(s1[c]["frames_deferred"] - s0[c]["frames_deferred"] for c in s1) / window
     published = {c: (s1[c]["frames_sampled"] - s0[c]["frames_sampled"]) / window for c in s1}

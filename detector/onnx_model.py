@@ -107,12 +107,16 @@ class OnnxYolo:
         from detector.yolo import onnx_metadata
 
         self.threads = threads or (os.cpu_count() or 1)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        # Idle workers must sleep, not spin: the readers and the rules share these cores.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+        def session(intra: int) -> ort.InferenceSession:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = intra
+            opts.inter_op_num_threads = 1
+            # Idle workers must sleep, not spin: the readers and the rules share these cores.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+        self.session = session(self.threads)  # one frame at a time: every thread works on it
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         batch, _, height, width = inp.shape
@@ -127,6 +131,8 @@ class OnnxYolo:
         classes = self.session.get_outputs()[0].shape[1]
         n = classes - 4 if isinstance(classes, int) else 0
         self.names: dict[int, str] = dict(enumerate(meta.names or [str(i) for i in range(n)]))
+        # Frames side by side: one single-threaded call per frame, so the threads never outnumber the cores.
+        self._single = session(1) if self.threads > 1 and not self.batchable else self.session
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx")
 
     def predict(self, images: Sequence[np.ndarray], conf: float, iou: float) -> list[np.ndarray]:
@@ -141,10 +147,10 @@ class OnnxYolo:
             return [decode(raw[k], box, img.shape[:2], conf, iou) for k, ((_, box), img) in
                     enumerate(zip(fitted, images, strict=True))]  # fmt: skip
         if len(images) == 1:
-            return [self._one(images[0], conf, iou)]
-        return list(self._pool.map(lambda img: self._one(img, conf, iou), images))
+            return [self._one(images[0], conf, iou, self.session)]
+        return list(self._pool.map(lambda img: self._one(img, conf, iou, self._single), images))
 
-    def _one(self, image: np.ndarray, conf: float, iou: float) -> np.ndarray:
+    def _one(self, image: np.ndarray, conf: float, iou: float, session) -> np.ndarray:
         fitted, box = letterbox(image, self.imgsz, self.stride)
-        raw = self.session.run(None, {self.input_name: to_blob([fitted])})[0]
+        raw = session.run(None, {self.input_name: to_blob([fitted])})[0]
         return decode(raw[0], box, image.shape[:2], conf, iou)

@@ -64,7 +64,8 @@ def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, star
 
 
 # What a camera row in /cameras and /metrics counts besides its reader's own fields.
-CAMERA_STATS = ("frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s", "model_age_s")
+CAMERA_STATS = ("frames_handled", "frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s",
+                "model_age_s")  # fmt: skip
 ROUND_SHARE = 0.6  # of the sample period, the most one round spends in the model
 
 
@@ -186,6 +187,7 @@ def run_service(
     last_seq: dict[str, int] = {}
     stale_since: dict[str, float] = {}  # camera -> when the oldest changed picture the model has not seen came in
     last_model: dict[str, float] = {}  # camera -> when the model last saw one of its frames
+    pending: dict[str, tuple] = {}  # camera -> (camera, frame, gate decision) due for the model, newest only
 
     def handled(cam_id: str, frame: LatestFrame, *, fresh: bool) -> None:
         """Lag is how far the rules run behind the camera: since the frame came in, or, while a changed picture
@@ -213,32 +215,37 @@ def run_service(
                     fd.t = (when - start).total_seconds()
                     record(fd, when, None)
             t_run = (now - start).total_seconds()
-            due = []  # (camera, frame, gate decision) for frames the gate sends to the model
+            arrived: set[str] = set()  # cameras with a new frame this round: each new frame is handled once
             for cam in video:
                 frame = readers[cam.id].latest()
                 if frame is None or frame.seq == last_seq.get(cam.id):
                     continue
                 last_seq[cam.id] = frame.seq
+                stats[cam.id]["frames_handled"] += 1  # below: to the model, gated or held back, in this round
                 decision = gate.decide(cam.id, frame.image, t_run, commit=False)
-                if decision.infer:
-                    due.append((cam, frame, decision))
+                if decision.infer:  # the newest frame due replaces one still waiting from an earlier round
+                    pending[cam.id] = (cam, frame, decision)
+                    arrived.add(cam.id)
                 else:  # unchanged picture: the last detections carry forward, the dwell keeps counting
+                    pending.pop(cam.id, None)
                     stats[cam.id]["frames_gated"] += 1
                     handled(cam.id, frame, fresh=True)
                     record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
-            due.sort(key=lambda d: d[2].priority)
-            held = due
+            # To the model in priority order until this round's time for it is spent. Frames held back stay
+            # pending: later rounds, between the cameras' frames, keep the model busy with them.
+            queue = sorted(pending.values(), key=lambda d: d[2].priority)
             t_round, spent = time.perf_counter(), 0.0
-            while held:  # to the model in priority order, until this round's time for it is spent
+            while queue:
                 k = budget.frames(spent)
                 if not k:
                     break
-                chunk, held = held[:k], held[k:]
+                chunk, queue = queue[:k], queue[k:]
                 t_model = time.perf_counter()
                 batch = detector.detect([f.image for _, f, _ in chunk])  # one call for every camera in the chunk
                 per_frame_s = (time.perf_counter() - t_model) / len(chunk)
                 budget.observe(per_frame_s)
                 for (cam, frame, decision), raw in zip(chunk, batch, strict=True):
+                    del pending[cam.id]
                     gate.sent(cam.id, decision)
                     dets = trackers[cam.id].update(raw, frame.image.shape[:2])
                     last_dets[cam.id] = dets
@@ -249,7 +256,9 @@ def run_service(
                     handled(cam.id, frame, fresh=True)
                     record(FrameDetections(cam.id, t_run, dets, frame.image), now, frame.image)
                 spent = time.perf_counter() - t_round
-            for cam, frame, decision in held:  # no time for these this round: carry forward, stay due for the next
+            for cam, frame, decision in queue:  # held back: carry forward now, stay pending for the next round
+                if cam.id not in arrived:
+                    continue  # handled when it came in; it only waits for the model
                 stats[cam.id]["frames_deferred"] += 1
                 handled(cam.id, frame, fresh=decision.reason == "recheck")  # a re-check: the picture is as inferred
                 record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
