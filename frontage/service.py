@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from detector.feed import DetectionsFeed
 from detector.gate import ChangeGate
-from detector.live import LatestFrame, StreamReader
+from detector.live import StreamReader
+from detector.scheduling import ROUND_SHARE, FrameScheduler, InferenceBudget
 from detector.types import FrameDetections
 from dispatch.cases import CaseRecorder
 from dispatch.db import CaseRow, make_engine
@@ -61,34 +63,6 @@ def restore_open_violations(engine: Engine, zones: ZoneEngine, cfg: Config, star
             t=0.0,
         )
     return n
-
-
-# What a camera row in /cameras and /metrics counts besides its reader's own fields.
-CAMERA_STATS = ("frames_handled", "frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s",
-                "model_age_s")  # fmt: skip
-ROUND_SHARE = 0.6  # of the sample period, the most one round spends in the model
-
-
-class InferenceBudget:
-    """How many frames one round may send to the model so that the round stays within `round_s`.
-
-    Every camera's frame must be handled once per sample period, or lag grows without bound. When more frames
-    are due than the model can take in time (cameras started together, re-checks falling due together, a busy
-    street everywhere), the rest carry their last detections forward and go to the model in a later round,
-    ordered by `GateDecision.priority`. The per-frame model time is a moving average of what it measured."""
-
-    def __init__(self, round_s: float, initial_frame_s: float = 0.2):
-        self.round_s = round_s
-        self.frame_s = initial_frame_s
-
-    def frames(self, spent_s: float = 0.0) -> int:
-        """Frames for the next model call: as many as fit what is left of the round after `spent_s`, and at
-        least one when the round has spent nothing (the model always makes progress)."""
-        fit = int((self.round_s - spent_s) / self.frame_s + 1e-9)
-        return max(fit, 1 if spent_s <= 0 else 0)
-
-    def observe(self, frame_s: float) -> None:
-        self.frame_s = 0.7 * self.frame_s + 0.3 * max(frame_s, 1e-4)
 
 
 @dataclass
@@ -146,8 +120,10 @@ def run_service(
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
     for cam in video:
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
-    stats = {c.id: dict.fromkeys(CAMERA_STATS, 0) for c in video}
-    last_dets: dict[str, list] = {}
+    period = 1.0 / cfg.detector.sample_fps
+    scheduler = FrameScheduler([c.id for c in video], gate, detector, trackers or {},
+                               InferenceBudget(ROUND_SHARE * period))  # fmt: skip
+    stats = scheduler.stats
     workflow.camera_dark = lambda cam_id: cam_id in readers and readers[cam_id].state().state != "online"
 
     def camera_status() -> list[dict]:
@@ -184,26 +160,9 @@ def run_service(
                 continue
             log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
 
-    last_seq: dict[str, int] = {}
-    stale_since: dict[str, float] = {}  # camera -> when the oldest changed picture the model has not seen came in
-    last_model: dict[str, float] = {}  # camera -> when the model last saw one of its frames
-    pending: dict[str, tuple] = {}  # camera -> (camera, frame, gate decision) due for the model, newest only
+    def record_live(t: float, when: dt.datetime, cam_id: str, dets: list, image) -> None:
+        record(FrameDetections(cam_id, t, dets, image), when, image)
 
-    def handled(cam_id: str, frame: LatestFrame, *, fresh: bool) -> None:
-        """Lag is how far the rules run behind the camera: since the frame came in, or, while a changed picture
-        waits for the model, since that picture came in (its detections carry forward meanwhile)."""
-        since = frame.received
-        if fresh:
-            stale_since.pop(cam_id, None)
-        else:
-            since = stale_since.setdefault(cam_id, frame.received)
-        now_mono = time.monotonic()
-        stats[cam_id]["lag_s"] = round(now_mono - since, 3)
-        # How old the detections the rules use are; the gate's re-check bounds it, load stretches it.
-        stats[cam_id]["model_age_s"] = round(now_mono - last_model.get(cam_id, now_mono), 3)
-
-    period = 1.0 / cfg.detector.sample_fps
-    budget = InferenceBudget(ROUND_SHARE * period)
     wall0 = time.monotonic()
     try:
         while not stop.event.is_set() and (duration_s is None or time.monotonic() - wall0 < duration_s):
@@ -215,53 +174,7 @@ def run_service(
                     fd.t = (when - start).total_seconds()
                     record(fd, when, None)
             t_run = (now - start).total_seconds()
-            arrived: set[str] = set()  # cameras with a new frame this round: each new frame is handled once
-            for cam in video:
-                frame = readers[cam.id].latest()
-                if frame is None or frame.seq == last_seq.get(cam.id):
-                    continue
-                last_seq[cam.id] = frame.seq
-                stats[cam.id]["frames_handled"] += 1  # below: to the model, gated or held back, in this round
-                decision = gate.decide(cam.id, frame.image, t_run, commit=False)
-                if decision.infer:  # the newest frame due replaces one still waiting from an earlier round
-                    pending[cam.id] = (cam, frame, decision)
-                    arrived.add(cam.id)
-                else:  # unchanged picture: the last detections carry forward, the dwell keeps counting
-                    pending.pop(cam.id, None)
-                    stats[cam.id]["frames_gated"] += 1
-                    handled(cam.id, frame, fresh=True)
-                    record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
-            # To the model in priority order until this round's time for it is spent. Frames held back stay
-            # pending: later rounds, between the cameras' frames, keep the model busy with them.
-            queue = sorted(pending.values(), key=lambda d: d[2].priority)
-            t_round, spent = time.perf_counter(), 0.0
-            while queue:
-                k = budget.frames(spent)
-                if not k:
-                    break
-                chunk, queue = queue[:k], queue[k:]
-                t_model = time.perf_counter()
-                batch = detector.detect([f.image for _, f, _ in chunk])  # one call for every camera in the chunk
-                per_frame_s = (time.perf_counter() - t_model) / len(chunk)
-                budget.observe(per_frame_s)
-                for (cam, frame, decision), raw in zip(chunk, batch, strict=True):
-                    del pending[cam.id]
-                    gate.sent(cam.id, decision)
-                    dets = trackers[cam.id].update(raw, frame.image.shape[:2])
-                    last_dets[cam.id] = dets
-                    stats[cam.id]["frames_inferred"] += 1
-                    stats[cam.id]["model_ms"] = round(per_frame_s * 1000, 1)
-                    stats[cam.id]["batch"] = len(chunk)
-                    last_model[cam.id] = time.monotonic()
-                    handled(cam.id, frame, fresh=True)
-                    record(FrameDetections(cam.id, t_run, dets, frame.image), now, frame.image)
-                spent = time.perf_counter() - t_round
-            for cam, frame, decision in queue:  # held back: carry forward now, stay pending for the next round
-                if cam.id not in arrived:
-                    continue  # handled when it came in; it only waits for the model
-                stats[cam.id]["frames_deferred"] += 1
-                handled(cam.id, frame, fresh=decision.reason == "recheck")  # a re-check: the picture is as inferred
-                record(FrameDetections(cam.id, t_run, last_dets.get(cam.id, []), frame.image), now, frame.image)
+            scheduler.step({c.id: readers[c.id].latest() for c in video}, t_run, partial(record_live, t_run, now))
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
         stop.event.set()
