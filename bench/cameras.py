@@ -1,6 +1,7 @@
 """Many live RTSP cameras on one box: frontage's service against the loop a user would write from the docs.
 
     python -m bench.cameras [--cameras 4,8,16,32] [--seconds 45] [--warmup 20] [--naive 2] [--weights W]
+                            [--threads T] [--profile]
 
 A real GStreamer RTSP server serves N 720p 25 fps street scenario streams (H.264, GOP 25, looped into files
 as long as the run and sent as they are): half show `park` (a van arrives, parks in shop-a's frontage, leaves:
@@ -10,15 +11,19 @@ once), half `camera_loop` (a van parked in shop-a's frontage the whole time). Fo
 warm-up:
 
 - CPU-seconds per camera-second (the service process, from /proc via psutil);
-- whether every camera kept its sample rate (frames processed per second >= 0.9 x sample_fps) with lag < 2 s
-  (the largest such N is the box's capacity);
+- whether every camera kept its sample rate (new frames handled per second >= 0.9 x sample_fps) with lag
+  < 2 s, lag being how far the rules ran behind the camera, a changed picture still waiting for the model
+  included (polled twice a second); the largest such N is the box's capacity;
+- model calls and frames held back per second, and the longest any camera's detections went without the model
+  (the re-check period, stretched by load);
 - peak RSS;
 - case recall: cameras that opened the case their stream calls for.
 
 Side by side in the same run, `--naive K` cameras are watched the way the ultralytics docs suggest:
 `YOLO(w).track(source=url, stream=True)` per camera, every frame, each camera in its own process, with the
 same zone rules applied to its tracks; its CPU per camera-second, frame rate and case recall are reported,
-and the ratio.
+and the ratio. `--profile` samples the service with py-spy over each window and prints where its CPU went, by
+pipeline stage (`bench/profile.py`). The RTSP server's own CPU is reported too: it shares the two cores.
 """
 
 from __future__ import annotations
