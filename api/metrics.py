@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from dispatch.db import CaseRow, OutboxRow
 from dispatch.lifecycle import CaseState
 from dispatch.outbox import DEAD, PENDING
 from frontage.config import RuleKind
+from frontage.threadcpu import thread_cpu_seconds
 
 
 class StoreCollector(Collector):
@@ -80,12 +81,25 @@ class CameraCollector(Collector):
         yield from families.values()
 
 
+class ThreadCpuCollector(Collector):
+    """CPU seconds per thread group (readers, main loop, inference workers, dispatch, API), from the kernel."""
+
+    def collect(self) -> Iterator[Metric]:
+        fam = CounterMetricFamily(
+            "frontage_thread_cpu_seconds", "CPU seconds by thread group of this process.", labels=["threads"]
+        )
+        for name, seconds in sorted(thread_cpu_seconds().items()):
+            fam.add_metric([name], seconds)
+        yield fam
+
+
 def make_registry(
     engine: Engine, camera_status: Callable[[], list[dict[str, Any]]] | None = None
 ) -> tuple[CollectorRegistry, Counter]:
     registry = CollectorRegistry()
     registry.register(StoreCollector(engine))
     ProcessCollector(registry=registry)  # process CPU seconds and resident memory
+    registry.register(ThreadCpuCollector())
     if camera_status is not None:
         registry.register(CameraCollector(camera_status))
     requests = Counter(

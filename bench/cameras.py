@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -118,7 +119,7 @@ def run_ours(n: int, streams: Streams, weights: str, seconds: float, warmup: flo
             api = api_url(tmp / f"ours-{n}.log", timeout=120)
             time.sleep(warmup)
             srv = psutil.Process(server.proc.pid)
-            c0, s0, t0, v0 = _cpu(ps), _cams(api), time.monotonic(), _cpu(srv)
+            c0, s0, t0, v0, h0 = _cpu(ps), _cams(api), time.monotonic(), _cpu(srv), _threads(api)
             spy = profiler.record(proc.pid, seconds - 2, tmp / f"profile-{n}.txt") if profile else None
             lags: dict[str, float] = {}
             model_age = 0.0
@@ -129,7 +130,7 @@ def run_ours(n: int, streams: Streams, weights: str, seconds: float, warmup: flo
                 for cid, c in _cams(api).items():
                     lags[cid] = max(lags.get(cid, 0.0), c.get("lag_s", 0.0), c.get("last_frame_age_s", 0.0))
                     model_age = max(model_age, c.get("model_age_s", 0.0))
-            c1, s1, t1, v1 = _cpu(ps), _cams(api), time.monotonic(), _cpu(srv)
+            c1, s1, t1, v1, h1 = _cpu(ps), _cams(api), time.monotonic(), _cpu(srv), _threads(api)
             if spy is not None and spy.wait(timeout=60) != 0:
                 print(f"py-spy failed: {spy.stderr.read().decode()[-500:] if spy.stderr else ''}", file=sys.stderr)
         finally:
@@ -148,6 +149,7 @@ def run_ours(n: int, streams: Streams, weights: str, seconds: float, warmup: flo
         "n": n,
         "cpu_per_cam_s": (c1 - c0) / window / n,
         "server_cores": (v1 - v0) / window,
+        "thread_cores": {g: (h1[g] - h0.get(g, 0.0)) / window for g in h1},
         "min_rate": min(rates.values()),
         "max_lag_s": max(lags.values()),
         "max_model_age_s": model_age,
@@ -256,6 +258,33 @@ def _cams(api: str) -> dict[str, dict]:
     return {c["id"]: {"state": c["state"], **c["detail"]} for c in res}
 
 
+def _threads(api: str) -> dict[str, float]:
+    """The service's CPU seconds per thread group, from its /metrics (the kernel's per-thread counters)."""
+    text = httpx.get(f"{api}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text
+    found = re.findall(r'^frontage_thread_cpu_seconds_total\{threads="([^"]+)"\} (\S+)$', text, re.M)
+    return {name: float(value) for name, value in found}
+
+
+# What each thread group of the service does, for the report.
+THREAD_WORK = {
+    "reader": "demux, decode, colour conversion",
+    "onnx": "inference (pre- and post-processing, ONNX Runtime calls)",
+    "native": "ONNX Runtime's own worker threads",
+    "main": "gate, scheduling, tracking, zone rules, case store",
+    "dispatch": "reminders, escalations, outbox",
+    "api": "operator API (the benchmark polls it twice a second)",
+}
+
+
+def thread_report(cores: dict[str, float], total: float) -> str:
+    rows = [f"{g:<10} {c:5.2f} cores {c / total:6.1%}  {THREAD_WORK.get(g, '')}" for g, c in
+            sorted(cores.items(), key=lambda kv: -kv[1]) if c > 0.005]  # fmt: skip
+    rest = total - sum(cores.values())
+    if rest > 0.005:
+        rows.append(f"{'ended':<10} {rest:5.2f} cores {rest / total:6.1%}  threads that ended in the window")
+    return "\n".join(["CPU by thread group (kernel counters):", *rows])
+
+
 def _cases(db: Path) -> list[tuple[str, str]]:
     from sqlalchemy import create_engine, text
 
@@ -299,8 +328,10 @@ def main() -> int:
             f"the RTSP server on the same box used {r['server_cores']:.2f} cores",
             flush=True,
         )
+        print(textwrap.indent(thread_report(r["thread_cores"], r["cpu_per_cam_s"] * r["n"]), "    "), flush=True)
         if r["profile"] is not None and r["profile"].exists():
-            print(textwrap.indent(profiler.report(profiler.summarize(r["profile"])), "    "), flush=True)
+            main_split = profiler.report(profiler.summarize(r["profile"], "main"))
+            print(textwrap.indent(f"main thread by stage (py-spy samples):\n{main_split}", "    "), flush=True)
     if naive:
         print(f"naive     K={naive['k']:>3}: {naive['cpu_per_cam_s']:.3f} CPU-s per camera-s at {naive['fps']:.1f} fps "
               f"per camera, RSS {naive['rss_mb']:.0f} MB per process, case recall {naive['recall']:.2f}")  # fmt: skip

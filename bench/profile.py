@@ -1,11 +1,16 @@
-"""Where a running `frontage run` spends its CPU: py-spy samples, summed into the pipeline's stages.
+"""Where a running `frontage run` spends its time, by pipeline stage: py-spy samples, summed.
 
-    python -m bench.profile summarize stacks.txt
+    python -m bench.profile summarize stacks.txt [--thread main]
 
-`record(pid, seconds, out)` samples a live process with py-spy (no restart, no instrumentation; idle threads
-are not counted), and `summarize` buckets each sampled stack by the first pipeline frame on it, from the root:
-the reader's demuxing, decoding and colour conversion, the change gate, inference, tracking, the zone rules,
-the case store, the dispatch loop, the API. Samples are CPU time, so the shares say where the cores go.
+`record(pid, seconds, out)` samples a live process with py-spy (no restart, no instrumentation), per thread.
+`summarize` buckets each sampled stack by the first pipeline frame on it, from the root: the reader's
+demuxing, decoding and colour conversion, the change gate, inference, tracking, the zone rules, the case
+store, the dispatch loop, the API.
+
+py-spy counts a thread waiting in native code (for the GIL, say) as busy, so sample shares across threads
+overstate the readers. The exact CPU per thread group comes from the kernel (`frontage/threadcpu.py`, served
+as `frontage_thread_cpu_seconds` in /metrics); these samples split one thread's time, the main loop's above
+all, into its stages.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+
+from frontage.threadcpu import group
 
 # (stage, marker in a frame "function (path:line)"); the first marker found walking from the root wins, so a
 # stage that calls into another library (tracking into ultralytics) keeps its own name.
@@ -53,14 +60,22 @@ def stage_of(frames: list[str]) -> str:
     return "other"
 
 
-def summarize(stacks: Path) -> Counter[str]:
-    """Samples per stage from py-spy's raw (collapsed) output: `frame;frame;... count` per line."""
+def summarize(stacks: Path, thread: str | None = None) -> Counter[str]:
+    """Samples per stage from py-spy's raw (collapsed) output, `frame;frame;... count` per line, its first
+    frame `thread (tid): name` when recorded per thread; `thread` keeps one thread group (`main`, `reader`)."""
     out: Counter[str] = Counter()
     for line in stacks.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        out[stage_of(stack.split(";"))] += int(count)
+        frames = stack.split(";")
+        name = None
+        if frames[0].startswith("thread ("):
+            name = group(frames[0].split(": ", 1)[1]) if ": " in frames[0] else "native"
+            frames = frames[1:]
+        if thread is not None and name != thread:
+            continue
+        out[stage_of(frames)] += int(count)
     return out
 
 
@@ -74,7 +89,7 @@ def record(pid: int, seconds: float, out: Path, rate: int = 50) -> subprocess.Po
     """Start py-spy on `pid` for `seconds`; the caller waits on the returned process."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     cmd = [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(rate), "--format", "raw",
-           "--nonblocking", "--output", str(out)]  # fmt: skip
+           "--threads", "--nonblocking", "--output", str(out)]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -82,8 +97,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["summarize"])
     p.add_argument("stacks", type=Path)
+    p.add_argument("--thread", help="one thread group: main, reader, onnx, dispatch, api")
     a = p.parse_args()
-    print(report(summarize(a.stacks)))
+    print(report(summarize(a.stacks, a.thread)))
     return 0
 
 

@@ -9,6 +9,8 @@ dynamic, and does pre- and post-processing the way ultralytics does, so detectio
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -98,13 +100,38 @@ def decode(output: np.ndarray, box: Letterbox, shape: tuple[int, int], conf: flo
     return np.concatenate([xyxy, scores[:, None], cls[:, None].astype(np.float32)], axis=1).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class OnnxMetadata:
+    names: list[str] | None
+    imgsz: int | None
+    stride: int = 32
+
+
+def onnx_metadata(path: str | Path) -> OnnxMetadata:
+    """Class names and input size an ultralytics ONNX export carries; empty fields when it carries none.
+
+    Read with `onnx` from the file's metadata alone: no inference session is built just to look."""
+    import onnx
+
+    try:
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception:  # not readable as ONNX: let the model loader report it
+        return OnnxMetadata(None, None)
+    names = imgsz = None
+    stride = int(props["stride"]) if props.get("stride", "").isdigit() else 32
+    with contextlib.suppress(ValueError, SyntaxError, AttributeError):
+        names = list(ast.literal_eval(props["names"]).values()) if "names" in props else None
+    with contextlib.suppress(ValueError):
+        nums = [int(x) for x in props.get("imgsz", "").strip("[]").split(",") if x.strip()]
+        imgsz = nums[0] if nums else None
+    return OnnxMetadata(names, imgsz, stride)
+
+
 class OnnxYolo:
     """A YOLOv8 detection export (output `(batch, 4 + classes, anchors)`) on ONNX Runtime's CPU provider."""
 
     def __init__(self, path: str | Path, threads: int = 0, imgsz: int = 640):
         import onnxruntime as ort
-
-        from detector.yolo import onnx_metadata
 
         self.threads = threads or (os.cpu_count() or 1)
 
@@ -146,8 +173,8 @@ class OnnxYolo:
             raw = self.session.run(None, {self.input_name: to_blob([img for img, _ in fitted])})[0]
             return [decode(raw[k], box, img.shape[:2], conf, iou) for k, ((_, box), img) in
                     enumerate(zip(fitted, images, strict=True))]  # fmt: skip
-        if len(images) == 1:
-            return [self._one(images[0], conf, iou, self.session)]
+        if len(images) == 1:  # on a worker too, so the CPU it takes shows as inference (frontage/threadcpu.py)
+            return [self._pool.submit(self._one, images[0], conf, iou, self.session).result()]
         return list(self._pool.map(lambda img: self._one(img, conf, iou, self._single), images))
 
     def _one(self, image: np.ndarray, conf: float, iou: float, session) -> np.ndarray:

@@ -1,11 +1,9 @@
-"""The YOLO detector: ultralytics on .pt or exported (.onnx, OpenVINO) weights, batched over frames."""
+"""The YOLO detector: .onnx weights on ONNX Runtime directly, .pt and OpenVINO through ultralytics."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,35 +12,6 @@ from detector.types import Detection
 from frontage.config import DetectorConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OnnxMetadata:
-    names: list[str] | None
-    imgsz: int | None
-    stride: int = 32
-
-
-def onnx_metadata(path: str | Path) -> OnnxMetadata:
-    """Class names and input size an ultralytics ONNX export carries; empty fields when it carries none.
-
-    Read with `onnx` from the file's metadata alone: no inference session is built just to look."""
-    import ast
-
-    import onnx
-
-    try:
-        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    except Exception:  # not readable as ONNX: let the model loader report it
-        return OnnxMetadata(None, None)
-    names = imgsz = None
-    stride = int(props["stride"]) if props.get("stride", "").isdigit() else 32
-    with contextlib.suppress(ValueError, SyntaxError, AttributeError):
-        names = list(ast.literal_eval(props["names"]).values()) if "names" in props else None
-    with contextlib.suppress(ValueError):
-        nums = [int(x) for x in props.get("imgsz", "").strip("[]").split(",") if x.strip()]
-        imgsz = nums[0] if nums else None
-    return OnnxMetadata(names, imgsz, stride)
 
 
 class YoloDetector:
@@ -77,8 +46,8 @@ class YoloDetector:
         self.backend = "ultralytics"
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """One model call for a batch of BGR frames (graphs with a fixed batch of 1, like the shared ONNX
-        models, run the frames one after another).
+        """One model call for a batch of BGR frames. Graphs with a fixed batch of 1, like the shared ONNX
+        models, run the frames side by side on ONNX Runtime, one after another through ultralytics.
 
         NMS is class-agnostic: the model often boxes one van as both bus and truck, and two boxes for one
         object would open two cases."""

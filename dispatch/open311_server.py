@@ -388,7 +388,8 @@ class BackgroundServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                        name="api")  # fmt: skip
         self._thread.start()
         pause = threading.Event()  # never set: a sleep that reads as one
         for _ in range(int(timeout / 0.01)):

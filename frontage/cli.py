@@ -22,7 +22,7 @@ def _config(path: str, weights: str | None = None):
     cfg = load_config(path)
     w = weights or default_weights(cfg.detector.weights)
     if w.endswith(".onnx") and Path(w).is_file():
-        from detector.yolo import onnx_metadata
+        from detector.onnx_model import onnx_metadata
 
         names = onnx_metadata(w).names
         problems = cross_check(cfg, names) if names else []

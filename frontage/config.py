@@ -63,7 +63,8 @@ class TrackerConfig(Strict):
 class DetectorConfig(Strict):
     weights: str = Field(
         "yolov8n.pt",
-        description="Model weights (.pt, .onnx). The FRONTAGE_WEIGHTS environment variable overrides it.",
+        description="Model weights: .onnx (ONNX Runtime), or .pt / an OpenVINO folder (ultralytics). The "
+        "FRONTAGE_WEIGHTS environment variable overrides it.",
     )
     imgsz: int = Field(640, gt=0, description="Inference image size in pixels.")
     conf: float = Field(0.25, ge=0, le=1, description="Minimum detection confidence.")

@@ -111,7 +111,11 @@ def run_service(
     readers = {c.id: StreamReader(c.id, c.source, cfg.detector.sample_fps) for c in video}
     detector = trackers = None
     if video:  # the model and tracker load only when a camera has pixels
+        import cv2
+
         from detector.tracking import Tracker
+
+        cv2.setNumThreads(1)  # dozens of reader threads share two cores: OpenCV's own pool would only contend
         from detector.yolo import YoloDetector
 
         detector = YoloDetector(cfg.detector, weights, cfg.rule_classes())

@@ -97,3 +97,25 @@ def test_camera_metrics_come_from_the_live_camera_status(world, auth):
     assert sample(text, "frontage_camera_reconnects", camera="cam2") == 5
     assert "secret" not in text  # a camera URL with credentials never leaks
     assert "process_resident_memory_bytes" in text
+
+
+def test_cpu_per_thread_group_comes_from_the_kernel(world, auth):
+    import threading
+
+    def spin(stop):
+        x = 0
+        while not stop.is_set():
+            x += 1
+
+    stop = threading.Event()
+    worker = threading.Thread(target=spin, args=(stop,), name="reader-test")
+    worker.start()
+    try:
+        stop.wait(0.3)
+        with TestClient(world.app(lambda: [])) as c:
+            text = c.get("/metrics", headers=auth("operator")).text
+    finally:
+        stop.set()
+        worker.join()
+    assert sample(text, "frontage_thread_cpu_seconds_total", threads="reader") >= 0.1  # spun for 0.3 s
+    assert sample(text, "frontage_thread_cpu_seconds_total", threads="main") > 0

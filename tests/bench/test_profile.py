@@ -36,3 +36,15 @@ def test_summary_counts_samples_and_reports_shares(tmp_path):
     assert counts == {"rules": 30, "gate": 10}
     text = report(counts)
     assert "rules" in text and "75.0%" in text and "(40 samples)" in text
+
+
+def test_samples_can_be_kept_to_one_thread_group(tmp_path):
+    stacks = tmp_path / "stacks.txt"
+    stacks.write_text(
+        f"thread (11): MainThread;{MAIN};ChangeGate.decide (detector/gate.py:99) 10\n"
+        f"thread (12): reader-cam01;{READER};StreamReader._pump (detector/readers.py:410);"
+        "SampledDecoder.feed (detector/readers.py:169) 50\n"
+    )
+    assert summarize(stacks, "main") == {"gate": 10}
+    assert summarize(stacks, "reader") == {"decode: decode": 50}
+    assert summarize(stacks) == {"gate": 10, "decode: decode": 50}
