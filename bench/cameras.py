@@ -46,6 +46,7 @@ import av
 import httpx
 import psutil
 import yaml
+from av.video.frame import PictureType
 
 from bench import profile as profiler
 from bench.servicelog import api_url
@@ -62,10 +63,11 @@ Streams = dict[tuple[str, int], Path]  # (scenario, delay in seconds) -> MP4 the
 PARK_DELAYS_S = (0, 7, 14)
 
 
-def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25, shift_s: float = 0.0) -> Path:
+def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25, shift_s: float = 0.0, phase: int = 0) -> Path:
     """The clip looped to at least `min_s` seconds, starting `shift_s` into it, as MP4 with a camera-like GOP
-    of one second. Shifted copies keep cameras that show the same scene from all changing at the same moment,
-    which real streets never do.
+    of one second whose keyframes fall `phase` frames into each second. Shifted copies keep cameras that show
+    the same scene from all changing at the same moment, and phases keep their keyframes from all arriving
+    in the same instant, as real streets and real cameras never do.
 
     MP4 (not a looping raw stream) lets the RTSP server send it as it is, with no per-frame work of its own:
     the benchmark's cameras cost the box next to nothing, so what is measured is frontage."""
@@ -76,11 +78,13 @@ def reencode(mp4: Path, out: Path, min_s: float, gop: int = 25, shift_s: float =
     frames = frames[shift:] + frames[:shift]
     loops = max(1, int(-(-min_s * 25 // len(frames))))
     with av.open(str(out), "w") as dst:
-        st = dst.add_stream("libx264", rate=25, options={"preset": "veryfast", "bf": "0"})
-        st.width, st.height, st.pix_fmt, st.gop_size, st.time_base = 1280, 720, "yuv420p", gop, tb
+        opts = {"preset": "veryfast", "bf": "0", "forced-idr": "1", "x264-params": "scenecut=0"}
+        st = dst.add_stream("libx264", rate=25, options=opts)
+        st.width, st.height, st.pix_fmt, st.gop_size, st.time_base = 1280, 720, "yuv420p", 10 * gop, tb
         for i in range(loops * len(frames)):
             frame = frames[i % len(frames)]
             frame.pts, frame.time_base = i, tb
+            frame.pict_type = PictureType.I if i % gop == phase % gop else PictureType.NONE
             dst.mux(st.encode(frame))
         dst.mux(st.encode(None))
     return out
@@ -307,11 +311,12 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-cameras-"))
     streams: Streams = {}
     longest = a.warmup + a.seconds + 60  # start-up and slack: a stream must not end during a run
-    loop = reencode(Path(render(SCENARIOS["camera_loop"], tmp).video), tmp / "camera_loop-cam.mp4", longest)
+    loop = Path(render(SCENARIOS["camera_loop"], tmp).video)
     park = Path(render(SCENARIOS["park"], tmp).video)
-    for delay in PARK_DELAYS_S:  # every other camera shows `park`, starting at one of three points of its minute
-        streams["camera_loop", delay] = loop
-        streams["park", delay] = reencode(park, tmp / f"park-{delay}s-cam.mp4", longest, shift_s=-delay)
+    for k, delay in enumerate(PARK_DELAYS_S):  # every other camera shows `park`, from one of three points of its
+        # minute; keyframes at six different points of each second
+        streams["camera_loop", delay] = reencode(loop, tmp / f"loop-{k}-cam.mp4", longest, phase=8 * k + 4)
+        streams["park", delay] = reencode(park, tmp / f"park-{delay}s-cam.mp4", longest, shift_s=-delay, phase=8 * k)
     print(f"streams: camera_loop, park delayed by {PARK_DELAYS_S} s (720p, 25 fps, GOP 25); sample_fps {SAMPLE_FPS}; "
           f"work dir {tmp}")  # fmt: skip
     naive = run_naive(a.naive, streams, weights, a.seconds, a.warmup, tmp) if a.naive else None
