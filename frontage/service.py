@@ -114,10 +114,9 @@ def run_service(
         import cv2
 
         from detector.tracking import Tracker
-
-        cv2.setNumThreads(1)  # dozens of reader threads share two cores: OpenCV's own pool would only contend
         from detector.yolo import YoloDetector
 
+        cv2.setNumThreads(1)  # dozens of reader threads share two cores: OpenCV's own pool would only contend
         detector = YoloDetector(cfg.detector, weights, cfg.rule_classes())
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
