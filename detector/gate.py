@@ -58,7 +58,6 @@ class GateDecision:
     change: float
     thumb: np.ndarray | None = None
     t: float = 0.0
-    waited_s: float = 0.0  # since the camera's last frame went to the model
     urgency: float = 0.0  # who goes first when the model has no time for every frame due: the highest
 
     @property
@@ -106,13 +105,13 @@ class ChangeGate:
             c = change(thumb, last[0], mask=self._mask(camera_id, image))
             waited = t - last[1]
             if c >= self.min_change:
-                decision = GateDecision(True, "changed", c, thumb, t, waited, CHANGE_URGENCY + waited)
+                decision = GateDecision(True, "changed", c, thumb, t, CHANGE_URGENCY + waited)
             elif waited >= self.recheck_s:
                 starved = waited >= STARVED * max(self.recheck_s, 1.0)
                 urgency = (2 * CHANGE_URGENCY if starved else 0.0) + waited
-                decision = GateDecision(True, "recheck", c, thumb, t, waited, urgency)
+                decision = GateDecision(True, "recheck", c, thumb, t, urgency)
             else:
-                return GateDecision(False, "unchanged", c, thumb, t, waited)
+                return GateDecision(False, "unchanged", c, thumb, t)
         if commit:
             self.sent(camera_id, decision)
         return decision

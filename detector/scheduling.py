@@ -114,7 +114,8 @@ class FrameScheduler:
     def _infer(self, chunk: list[_Due], record: Record) -> None:
         t0 = self.timer()
         batch = self.detector.detect([d.frame.image for d in chunk])  # one call for every camera in the chunk
-        per_frame_s = (self.timer() - t0) / len(chunk)
+        done = self.timer()
+        per_frame_s = (done - t0) / len(chunk)
         self.budget.observe(per_frame_s)
         for due, raw in zip(chunk, batch, strict=True):
             cam = due.camera_id
@@ -126,7 +127,7 @@ class FrameScheduler:
             s["frames_inferred"] += 1
             s["model_ms"] = round(per_frame_s * 1000, 1)
             s["batch"] = len(chunk)
-            self._last_model[cam] = self.timer()
+            self._last_model[cam] = done
             self._handled(cam, due.frame, fresh=True)
             record(cam, dets, due.frame.image)
 
