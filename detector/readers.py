@@ -7,9 +7,14 @@ to, once B-frames show), with only the sampled ones converted to arrays (convers
 per-frame cost). `bench/decode.py` measures the strategies.
 
 Robustness comes first: open and read timeouts, stall detection, reconnects with exponential backoff and
-jitter, and an `offline` state that keeps retrying slowly. A camera sending garbage, a truncated or corrupt
-stream or a new resolution is logged and reconnected; it never takes the process or another reader down.
-Files play at their own speed (a fake live camera). Time here is I/O-edge monotonic time, not a domain clock.
+jitter, and an `offline` state for cameras that stay dark. A camera that reboots or loses its link must be back
+within seconds of its return however long it was gone, so backoff is capped at a couple of seconds and an
+offline camera is still tried every few seconds (a connection refused costs a camera nothing). Only errors a
+retry will not fix soon (`PERMANENT_ERRORS`: a wrong password or path) retry slowly, so a wrong password does not
+hammer a camera, which may lock the box out. A camera sending garbage, a truncated or corrupt stream or a new
+resolution is logged and reconnected; it never takes the process or another reader down.
+Files play at their own speed (a fake live camera). Time here is I/O-edge monotonic time, not a domain clock;
+the retry waits and their bookkeeping go through a `ReaderClock`, so a test can run a long outage in seconds.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DecodeMode = Literal["auto", "all", "keyframes", "nonref"]
 _SKIP = {"all": "DEFAULT", "keyframes": "NONKEY", "nonref": "NONREF"}
+_OFFLINE_LOG_S = 60.0  # an offline camera's unchanged failure is logged at warning level this often
 
 # Errors a retry will not fix soon: a wrong path or credentials, an unknown scheme, a file that is not there.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -51,16 +57,26 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True)
 class ReaderConfig:
-    """How patiently a reader waits and retries; the defaults suit IP cameras on a LAN."""
+    """How patiently a reader waits and retries; the defaults suit IP cameras on a LAN.
+
+    A camera down for 10 s or 10 minutes is back within about `offline_retry_s` (plus one connect) of its
+    return: the retry waits are capped at a few seconds, because a refused or timed-out connect costs the camera
+    nothing and every second of waiting is a second of street not watched. Only `PERMANENT_ERRORS` wait long.
+    """
 
     open_timeout_s: float = 5.0  # connect, RTSP handshake and stream probe
     read_timeout_s: float = 3.0  # longest wait for any one packet
     stall_s: float = 10.0  # no decoded frame for this long means reconnect
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 30.0
+    backoff_initial_s: float = 0.5  # the first wait after a failure; it doubles with each failure after it...
+    backoff_max_s: float = 2.0  # ...up to this cap: a camera that rebooted is found within seconds
     backoff_jitter: float = 0.25  # each delay is shortened by up to this fraction, at random
-    offline_after: int = 5  # consecutive failed attempts before the camera counts as offline
-    offline_retry_s: float = 60.0  # retry period once offline
+    offline_after: int = 5  # consecutive failed attempts before the camera counts as offline (about 5 s)
+    # Retry period once offline, from the start of one attempt to the start of the next (an open that runs into
+    # its timeout is not waited for twice). It bounds how long after its return an offline camera is back.
+    offline_retry_s: float = 3.0
+    # Retry period after an error a retry will not fix soon (PERMANENT_ERRORS: 401/403/404, a missing file, an
+    # unknown scheme): slow, so that a wrong password does not knock on a camera every few seconds.
+    permanent_retry_s: float = 60.0
     max_decode_errors: int = 50  # undecodable packets in a row before reconnecting
     decode_mode: DecodeMode = "auto"
     decoder_threads: int = 1  # per camera; many cameras on few cores decode best single-threaded
@@ -71,7 +87,8 @@ class ReaderConfig:
     seed: int | None = None  # jitter seed; None derives one from the camera id (stable, differs per camera)
 
     def __post_init__(self) -> None:
-        for name in ("open_timeout_s", "read_timeout_s", "stall_s", "backoff_initial_s", "offline_retry_s"):
+        for name in ("open_timeout_s", "read_timeout_s", "stall_s", "backoff_initial_s", "offline_retry_s",
+                     "permanent_retry_s"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.backoff_max_s < self.backoff_initial_s:
@@ -120,12 +137,35 @@ class CameraState:
         return out
 
 
-def backoff_delay(failures: int, cfg: ReaderConfig, rng: random.Random, *, offline: bool = False) -> float:
-    """Seconds to wait after `failures` (>= 1) failed attempts in a row: doubling up to a cap, or the slow
-    offline period, shortened by random jitter so many cameras behind one dead switch do not retry in step."""
-    doubling = min(cfg.backoff_max_s, cfg.backoff_initial_s * 2 ** max(0, failures - 1))
-    base = cfg.offline_retry_s if offline else doubling
+def backoff_delay(failures: int, cfg: ReaderConfig, rng: random.Random, *, offline: bool = False,
+                  permanent: bool = False) -> float:  # fmt: skip
+    """Seconds to wait after `failures` (>= 1) failed attempts in a row: doubling up to a cap of a few seconds,
+    the offline period, or the slow period after a permanent error; shortened by random jitter so many cameras
+    behind one dead switch do not retry in step."""
+    if permanent:
+        base = cfg.permanent_retry_s
+    elif offline:
+        base = cfg.offline_retry_s
+    else:
+        base = min(cfg.backoff_max_s, cfg.backoff_initial_s * 2 ** max(0, failures - 1))
     return base * (1.0 - cfg.backoff_jitter * rng.random())
+
+
+class ReaderClock:
+    """The clock of a reader's retries: when attempts start and fail, and the waits between them.
+
+    Only the retry schedule goes through it. Frame timestamps (`LatestFrame.received`), the file pacer, and the
+    open, read and stall timeouts stay on `time.monotonic()`: they measure real I/O, which a test clock must not
+    shorten. A test passes a clock whose `wait` returns at once and moves its own time on, and so runs a
+    ten-minute outage in seconds.
+    """
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, seconds: float, halt: threading.Event) -> bool:
+        """Wait `seconds`, or less when `halt` is set; return whether it is set."""
+        return halt.wait(seconds)
 
 
 class StreamChanged(RuntimeError):
@@ -246,7 +286,8 @@ class StreamReader(threading.Thread):
     when the consumer is slower than the stream. `state()` says how the camera is doing.
     """
 
-    def __init__(self, camera_id: str, source: str, sample_fps: float | None, cfg: ReaderConfig | None = None):
+    def __init__(self, camera_id: str, source: str, sample_fps: float | None, cfg: ReaderConfig | None = None,
+                 clock: ReaderClock | None = None):  # fmt: skip
         super().__init__(name=f"reader-{camera_id}", daemon=True)
         if sample_fps is not None and sample_fps <= 0:
             raise ValueError("sample_fps must be positive (or None for every frame)")
@@ -254,6 +295,10 @@ class StreamReader(threading.Thread):
         self.cfg = cfg or ReaderConfig()
         seed = self.cfg.seed if self.cfg.seed is not None else zlib.crc32(camera_id.encode())
         self._rng = random.Random(seed)
+        self._clock = clock or ReaderClock()
+        self._attempt_at = 0.0  # clock time the current attempt started
+        self._down_since: float | None = None  # clock time the camera was last seen lost (None while online)
+        self._logged: tuple[tuple[str, bool, bool], float] = (("", False, False), 0.0)  # last loud failure, when
         self._is_file = "://" not in source or source.startswith("file://")
         self._lock = threading.Lock()
         self._halt = threading.Event()
@@ -316,6 +361,7 @@ class StreamReader(threading.Thread):
     def _run(self) -> None:
         while not self._halt.is_set():
             self._session_frames = 0
+            self._attempt_at = self._clock.monotonic()
             try:
                 self._session()
                 if self._halt.is_set():
@@ -338,6 +384,7 @@ class StreamReader(threading.Thread):
                 self._after_failure(f"unexpected error: {_describe(exc)}", False, self._session_frames > 0)
 
     def _after_failure(self, reason: str, permanent: bool, had_frames: bool) -> None:
+        now = self._clock.monotonic()
         with self._lock:
             self._failures = 1 if had_frames else self._failures + 1
             self._errors += 1
@@ -346,10 +393,26 @@ class StreamReader(threading.Thread):
             offline = permanent or self._failures >= self.cfg.offline_after
             self._state = "offline" if offline else "reconnecting"
             failures = self._failures
-        delay = backoff_delay(failures, self.cfg, self._rng, offline=offline)
-        log.warning("camera %s: %s; %s, retry in %.1fs (attempt %d)", self.camera_id, reason,
-                    "offline" if offline else "reconnecting", delay, failures)  # fmt: skip
-        self._halt.wait(delay)
+            if had_frames:
+                self._down_since = now  # lost just now
+            elif self._down_since is None:
+                self._down_since = self._attempt_at  # never online: down since the first attempt
+            down_for = now - self._down_since
+        delay = backoff_delay(failures, self.cfg, self._rng, offline=offline, permanent=permanent)
+        if offline and not permanent and not had_frames:
+            # The offline period runs from one attempt's start to the next: an open that ran into its timeout
+            # (a host that does not answer) has waited already, and the camera may have come back meanwhile.
+            delay = max(0.0, delay - (now - self._attempt_at))
+        # An offline camera is tried every few seconds for as long as it is gone: log its attempts at warning
+        # level when something changes and once a minute otherwise, not 1200 lines an hour per dead camera.
+        key = (reason, offline, permanent)
+        loud = not offline or key != self._logged[0] or now - self._logged[1] >= _OFFLINE_LOG_S
+        if loud:
+            self._logged = (key, now)
+        log.log(logging.WARNING if loud else logging.DEBUG, "camera %s: %s; %s, down %.0fs, retry in %.1fs "
+                "(attempt %d)", self.camera_id, reason, "offline" if offline else "reconnecting", down_for, delay,
+                failures)  # fmt: skip
+        self._clock.wait(delay, self._halt)
 
     def _set(self, *, state: str | None = None, error: str | None = None) -> None:
         with self._lock:
@@ -466,6 +529,7 @@ class StreamReader(threading.Thread):
                          decoder.mode)  # fmt: skip
             self._state = "online"
             self._failures = 0
+            self._down_since = None
 
 
 class _Pacer:

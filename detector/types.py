@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
+
+
+class Evidence(StrEnum):
+    """What a frame's detections say about that frame. Only what the model saw may open a case; what it did not
+    look at may neither add dwell nor clear one."""
+
+    seen = "seen"  # the model ran on this very picture
+    unchanged = "unchanged"  # the change gate found the picture the same as the one the model last saw
+    carried = "carried"  # a changed picture the model had no time for yet, within detector.max_carry_s
+    unknown = "unknown"  # a changed picture the model has not looked at for longer than that
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +53,4 @@ class FrameDetections:
     detections: list[Detection] = field(default_factory=list)
     image: np.ndarray | None = None
     frame_index: int | None = None
+    evidence: Evidence = Evidence.seen

@@ -88,6 +88,13 @@ class DetectorConfig(Strict):
     threads: int = Field(
         0, ge=0, description="CPU threads for ONNX Runtime inference (.onnx weights); 0 uses every core."
     )
+    max_carry_s: NonNegSeconds = Field(
+        2.0,
+        description="Live cameras: when the model has no time for a changed picture, the last detections are "
+        "carried forward for it. For this long the time still counts as watched (a parked car seen at the same "
+        "place afterwards keeps its dwell, one that is gone counts as absent); beyond it the time is unknown: it "
+        "adds no dwell and clears no case. Carried detections never count as a sighting.",
+    )
 
 
 class Camera(Strict):
@@ -182,6 +189,30 @@ class Presence(Strict):
     min_overlap: float = Field(0.5, gt=0, le=1, description="For mode overlap: fraction of the box area.")
 
 
+class Stationary(Strict):
+    """When an object counts as standing still: only then does its dwell grow."""
+
+    tolerance: float = Field(
+        0.15,
+        gt=0,
+        le=2,
+        description="How far the object's ground point (the bottom-centre of its box) may wander from where it "
+        "came to rest, as a share of its box: of the box's width sideways and of its height up and down. Box "
+        "jitter of a parked car stays well inside 0.15; a car that rolls forward half a metre leaves it.",
+    )
+    window_s: NonNegSeconds = Field(
+        3.0,
+        description="Seconds an object must be seen at rest, with no gap, before it counts as stationary: its "
+        "case opens only then, and only a stationary object is re-associated after its track is lost. A move "
+        "away from the resting place that lasts this long starts the dwell again at the new place; a shorter "
+        "one (a passer-by clipping the box) does not.",
+    )
+
+
+def _vehicle_groups() -> list[list[str]]:
+    return [["car", "truck", "bus"], ["motorcycle", "bicycle"]]
+
+
 class Rule(Strict):
     enabled: bool = Field(True, description="Whether this rule opens cases.")
     classes: list[str] = Field(min_length=1, description="Rule class names (after class_map) this rule watches.")
@@ -200,6 +231,16 @@ class Rule(Strict):
         default_factory=list, description="Daily windows when the rule applies; empty means always."
     )
     presence: Presence = Field(default_factory=Presence, description="How an object counts as inside.")
+    stationary: Stationary = Field(
+        default_factory=Stationary,
+        description="Dwell counts only while the object stands still: moving traffic, a queue creeping forward "
+        "and a chain of vehicles passing one spot never add up to a dwell.",
+    )
+    class_groups: list[list[str]] = Field(
+        default_factory=_vehicle_groups,
+        description="Classes the detector confuses for one object (a box van read as truck or bus). A detection "
+        "continues an earlier object only if its class is the same or in one group with it.",
+    )
     deadline: Deadline = Field(default_factory=Deadline, description="Reminder and escalation timing.")
     repeat_window_s: NonNegSeconds = Field(
         3600.0,
@@ -298,6 +339,12 @@ class Config(Strict):
     rules: Rules = Field(default_factory=Rules, description="Violation rules.")
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig, description="Reminders and escalation.")
     api: ApiConfig = Field(default_factory=ApiConfig, description="Operator API and review page.")
+    dwell_checkpoint_s: float = Field(
+        2.0,
+        gt=0,
+        description="frontage run: how often the dwell of objects still waiting out their dwell_s is saved to the "
+        "store, so that a restart within the exit grace loses at most this much of it.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -1,29 +1,47 @@
 """Dwell timing for one rule on one camera: objects in frontages -> violations that open and clear.
 
-Time comes only from the frames' timestamps (seconds), so a recording replays the same at any speed.
-An object must be seen in every sampled frame for `entry_debounce_s` to count as entered (flickers never
-start a case). Once entered it may be missed for up to `exit_grace_s` (detector misses, a passer-by in front)
-and keeps its dwell; parked objects are re-associated by box overlap when the tracker's identity is lost, so
-one parked car is one case. A violation opens when the dwell inside active hours reaches `dwell_s`, and clears
-once the object has been gone longer than the grace; its clearing time is when it was last seen.
-A violation is only opened on a frame where the object is seen, so its evidence snapshot shows it (a car
-that left just before its dwell ran out opens nothing); its opening time is still when the dwell was reached.
+Time comes only from the frames' timestamps (seconds), so a recording replays the same at any speed. A false
+case reminds an innocent merchant and then escalates to the city, so every doubt goes against opening one:
+
+- **Only standing still counts.** An object comes to rest at a place (its box's ground point). Its dwell grows
+  while it is seen within `stationary.tolerance` of that place. A move away that lasts `stationary.window_s`
+  starts the dwell again at the new place, and so does an object seen moving away and then lost (it drove
+  off: whatever stands there next is another object). Moving traffic, a queue creeping forward and a chain of
+  vehicles through one spot never add up to a dwell.
+- **Only evidence counts.** A frame the model saw, or one the change gate found unchanged since, is a sighting.
+  A carried frame (a changed picture the model had no time for yet) is watched time but no sighting: the dwell
+  across it counts only if the object is seen at its place afterwards. Unknown time (a changed picture the
+  model has not looked at for longer than the carry allowance, or a gap in the frames longer than the grace:
+  the camera was dark) adds no dwell and counts no absence, so it never clears a case either. An object that
+  waited out unknown time longer than the grace starts its dwell again.
+- **Identity.** A detection continues an object by the tracker's id, or by box overlap with an object seen on
+  the previous frame, within one class group. An object lost for a while is re-associated only if it was
+  stationary when lost and the new box stands at its place (`REASSOCIATE_IOU` with its resting box).
+- An entered object (seen in every frame for `entry_debounce_s`: flickers never start a case) may be missed
+  for up to `exit_grace_s` and keeps its dwell.
+- **Opening.** A violation opens on a frame the model saw, with the object in it, at rest, and seen at rest
+  for `window_s` since any gap in its sightings longer than that; so its snapshot shows it. Its opening time
+  is when the dwell was reached.
+- **Clearing.** A violation clears when the object has been absent longer than the grace; its clearing time
+  is when it was last seen, or the end of a stretch nobody could see after that (nobody saw it leave).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from detector.types import Detection
+from detector.types import Detection, Evidence
 from frontage.config import Rule, RuleKind
-from zones.geometry import XYXY, Zone, assign_zone, iou
+from zones.geometry import XYXY, Zone, assign_zone, ground_shift, iou
 from zones.hours import active_since
 
-REASSOCIATE_IOU = 0.3
+FOLLOW_IOU = 0.3  # overlap with the box of the previous frame that continues an object without a track id
+REASSOCIATE_IOU = 0.5  # overlap with its resting box that brings a lost stationary object back
+SIGHTINGS = frozenset({Evidence.seen, Evidence.unchanged})
 
 
 class EventType(StrEnum):
@@ -47,6 +65,32 @@ class ViolationEvent:
     cleared_t: float | None = None
 
 
+@dataclass(frozen=True)
+class DwellState:
+    """An object still waiting out its dwell, as the service saves it: enough to go on after a restart."""
+
+    key: str
+    shop_id: str
+    object_class: str
+    box: XYXY  # where it rests
+    first_seen_t: float
+    last_seen_t: float  # its last sighting at rest
+    still_s: float  # the dwell it has accrued
+
+
+@dataclass
+class _Rest:
+    """Where an object came to rest, and what it has accrued there."""
+
+    box: XYXY
+    since: float  # first sighting at this place
+    t: float  # last sighting at this place
+    u: float  # the tracker's unknown-time total at `t`
+    still_s: float = 0.0  # dwell: time seen standing here, inside active hours
+    steady_since: float | None = None  # seen here in every frame since; None until seen again after a restart
+    due_t: float | None = None  # when still_s reached the rule's dwell_s
+
+
 @dataclass
 class _Candidate:
     key: str
@@ -54,14 +98,18 @@ class _Candidate:
     first_seen: float
     last_seen: float
     box: XYXY
+    rest: _Rest
+    u_seen: float = 0.0  # the tracker's unknown-time total at last_seen
     classes: Counter[str] = field(default_factory=Counter)
     track_ids: set[int] = field(default_factory=set)
     entered: bool = False
     opened_t: float | None = None
-    restored: bool = False  # taken back after a restart; its grace starts at the camera's first frame
+    restored: bool = False  # an open case taken back after a restart; its grace starts at the camera's first frame
+    away_since: float | None = None  # first sighting away from its resting place, while that lasts
+    left: bool = False  # seen moving away, then lost: it drove off
 
-    def see(self, det: Detection, t: float) -> None:
-        self.last_seen, self.box = t, det.xyxy
+    def see(self, det: Detection, t: float, unknown: float) -> None:
+        self.last_seen, self.u_seen, self.box = t, unknown, det.xyxy
         self.classes[det.cls] += 1
         if det.track_id is not None:
             self.track_ids.add(det.track_id)
@@ -79,94 +127,229 @@ class DwellTracker:
         self.key_prefix = f"{key_prefix}/" if key_prefix else ""
         self.zones = [z for z in zones if z.camera_id == camera_id]
         self.classes = frozenset(rule.classes)
+        self._groups = {c: {c, *(m for g in rule.class_groups if c in g for m in g)} for g in rule.class_groups
+                        for c in g}  # fmt: skip
         self._cands: list[_Candidate] = []
         self._seq = 0
         self._last_t: float | None = None
+        self._last_evidence = Evidence.seen
+        self._prev_sighting_t: float | None = None  # the last frame that was a sighting
+        self._unknown = 0.0  # seconds of unknown time so far (see the module docstring)
 
-    def update(self, t: float, local: dt.datetime, detections: Sequence[Detection]) -> list[ViolationEvent]:
+    @property
+    def awaiting_look(self) -> bool:
+        """Whether an object in view has reached its dwell and waits for a frame the model sees to open."""
+        return any(
+            c.opened_t is None and c.rest.due_t is not None and c.last_seen == self._prev_sighting_t
+            for c in self._cands
+        )
+
+    def update(self, t: float, local: dt.datetime, detections: Sequence[Detection],
+               evidence: Evidence = Evidence.seen) -> list[ViolationEvent]:  # fmt: skip
+        self._account(t, evidence)
+        if evidence not in SIGHTINGS:
+            return []  # carried or unknown: no detection here is a sighting, no absence either
         placed = [
             (d, z.shop_id)
             for d in detections
             if d.cls in self.classes and (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None
         ]
-        dark = self._last_t is not None and t - self._last_t > self.rule.exit_grace_s
-        self._last_t = t
         for cand in self._cands:
-            # After a restart, or a gap in the frames longer than the grace (the camera was dark), nobody saw
-            # the object leave: the grace counts again from this frame. A dark camera never clears a case.
-            if cand.restored or (dark and cand.entered):
-                cand.last_seen, cand.restored = t, False
-        matched = self._match(placed)
-        events: list[ViolationEvent] = []
-        seen_now: set[int] = set()
-        for (det, shop_id), cand in zip(placed, matched, strict=True):
-            if cand is None:
-                cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy)
-                self._cands.append(cand)
-            cand.see(det, t)
-            seen_now.add(id(cand))
+            if cand.restored:  # nobody saw it leave while the process was down: the grace counts from here
+                cand.last_seen, cand.u_seen, cand.restored = t, self._unknown, False
         since = active_since(local, self.rule.active_hours)
+        active_from = None if since is None else t - (local - since).total_seconds()
+        seen_now: set[int] = set()
+        for (det, shop_id), cand in zip(placed, self._match(placed), strict=True):
+            if cand is None:
+                cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy, self._new_rest(det.xyxy, t))
+                self._cands.append(cand)
+            else:
+                self._observe(cand, det.xyxy, t, active_from)
+            cand.see(det, t, self._unknown)
+            seen_now.add(id(cand))
+        events: list[ViolationEvent] = []
         keep: list[_Candidate] = []
         for cand in self._cands:
-            visible = id(cand) in seen_now
-            if not cand.entered:
-                if not visible:
+            if id(cand) not in seen_now:
+                if not cand.entered:
                     continue  # a flicker: dropped before it ever counted
-                cand.entered = t - cand.first_seen >= self.rule.entry_debounce_s
-            elif not visible and t - cand.last_seen > self.rule.exit_grace_s:
-                if cand.opened_t is not None:
-                    events.append(self._event(EventType.cleared, cand, t, cleared_t=cand.last_seen))
-                continue
-            if visible and cand.entered and cand.opened_t is None and since is not None:
-                start = max(cand.first_seen, t - (local - since).total_seconds())
-                if t - start >= self.rule.dwell_s:
-                    cand.opened_t = start + self.rule.dwell_s
+                cand.left = cand.left or cand.away_since is not None
+                if self._absent_s(cand, t) > self.rule.exit_grace_s:
+                    if cand.opened_t is not None:
+                        cleared_t = cand.last_seen + (self._unknown - cand.u_seen)
+                        events.append(self._event(EventType.cleared, cand, t, cleared_t=cleared_t))
+                    continue
+            else:
+                cand.entered = cand.entered or t - cand.first_seen >= self.rule.entry_debounce_s
+                if evidence is Evidence.seen and active_from is not None and self._ready(cand, t):
+                    cand.opened_t = cand.rest.due_t
                     events.append(self._event(EventType.opened, cand, t))
             keep.append(cand)
         self._cands = keep
+        self._prev_sighting_t = t
         return events
 
+    # -- time and stillness -------------------------------------------------------------------------------------
+
+    def _account(self, t: float, evidence: Evidence) -> None:
+        """Add the time since the last frame to the unknown total when nobody could see it."""
+        if self._last_t is not None:
+            gap = t - self._last_t
+            if gap > 0 and (Evidence.unknown in (evidence, self._last_evidence) or gap > self.rule.exit_grace_s):
+                self._unknown += gap
+        self._last_t, self._last_evidence = t, evidence
+
+    def _absent_s(self, cand: _Candidate, t: float) -> float:
+        return t - cand.last_seen - (self._unknown - cand.u_seen)
+
+    def _new_rest(self, box: XYXY, t: float) -> _Rest:
+        rest = _Rest(box, since=t, t=t, u=self._unknown, steady_since=t)
+        if self.rule.dwell_s <= 0:
+            rest.due_t = t
+        return rest
+
+    def _observe(self, cand: _Candidate, box: XYXY, t: float, active_from: float | None) -> None:
+        """A sighting of a known object: does it stand where it came to rest, and for how long now?"""
+        rest, st = cand.rest, self.rule.stationary
+        if ground_shift(box, rest.box) > st.tolerance:
+            if cand.away_since is None:
+                cand.away_since = t
+            elif cand.left or t - cand.away_since >= st.window_s:  # it moved: any dwell starts again here
+                cand.rest, cand.away_since, cand.left = self._new_rest(box, t), None, False
+            return
+        if cand.away_since is not None:  # back at its place after an excursion
+            if cand.left:  # it drove off and was lost: what stands here now is another object
+                cand.rest = self._new_rest(box, t)
+            else:  # a passer-by clipping the box, jitter: the excursion adds no dwell
+                rest.t, rest.u, rest.steady_since = t, self._unknown, t
+            cand.away_since, cand.left = None, False
+            return
+        unknown = self._unknown - rest.u
+        known = t - rest.t - unknown
+        if unknown > self.rule.exit_grace_s or known > self.rule.exit_grace_s:
+            cand.rest = self._new_rest(box, t)  # nobody can vouch for what stood here meanwhile
+            return
+        if unknown > 0 or t - cand.last_seen > st.window_s or rest.steady_since is None:
+            rest.steady_since = t  # back after a longer gap: it must show once more that it stands still
+        self._grow(rest, known, t, active_from)
+        rest.t, rest.u = t, self._unknown
+
+    def _grow(self, rest: _Rest, add: float, t: float, active_from: float | None) -> None:
+        """Add `add` seconds of standing still up to `t`; only what lies inside the rule's current active window."""
+        if active_from is None:
+            rest.still_s, rest.due_t = 0.0, None
+            return
+        if t - add < active_from:  # the window opened within this stretch: what came before belongs to no window
+            rest.still_s, rest.due_t = 0.0, None
+            add = max(0.0, t - active_from)
+        rest.still_s += add
+        if rest.due_t is None and rest.still_s >= self.rule.dwell_s:
+            rest.due_t = t - (rest.still_s - self.rule.dwell_s)
+
+    def _ready(self, cand: _Candidate, t: float) -> bool:
+        """May its case open on this frame (which the model saw, with the object in it)?"""
+        rest = cand.rest
+        return (
+            cand.entered
+            and cand.opened_t is None
+            and cand.away_since is None
+            and rest.due_t is not None
+            and rest.steady_since is not None
+            and t - rest.steady_since >= self.rule.stationary.window_s
+        )
+
+    def _stationary(self, cand: _Candidate) -> bool:
+        """Was it standing at its place when last seen (so a lost track may come back to it)? One seen moving away
+        is not: a different object may stand there next. One that rested only briefly has little dwell to lend."""
+        return cand.entered and cand.away_since is None and not cand.left
+
+    # -- identity -----------------------------------------------------------------------------------------------
+
+    def _compatible(self, cls: str, cand: _Candidate) -> bool:
+        return cls in self._groups.get(cand.object_class, {cand.object_class})
+
     def _match(self, placed: list[tuple[Detection, str]]) -> list[_Candidate | None]:
-        """Same track id first; then, for the rest, the best box overlap with an unmatched candidate."""
+        """Same track id first; then box overlap with an object seen on the previous frame; last, a lost object
+        that was stationary, at its own place."""
         out: list[_Candidate | None] = [None] * len(placed)
         free = list(self._cands)
         for i, (det, shop_id) in enumerate(placed):
             if det.track_id is None:
                 continue
             for cand in free:
-                if cand.shop_id == shop_id and det.track_id in cand.track_ids:
+                if cand.shop_id == shop_id and det.track_id in cand.track_ids and self._compatible(det.cls, cand):
                     out[i] = cand
                     free.remove(cand)
                     break
+        # The tracker tells two objects apart: a detection under another track id never follows a tracked one.
+        self._assign(out, placed, [c for c in free if c.last_seen == self._prev_sighting_t], lambda c: c.box,
+                     FOLLOW_IOU, lambda det, c: det.track_id is None or not c.track_ids)  # fmt: skip
+        taken = {id(c) for c in out if c is not None}
+        lost = [c for c in free if id(c) not in taken and self._stationary(c)]
+        tol = self.rule.stationary.tolerance
+        self._assign(out, placed, lost, lambda c: c.rest.box, REASSOCIATE_IOU,
+                     lambda det, c: ground_shift(det.xyxy, c.rest.box) <= tol)  # fmt: skip
+        return out
+
+    def _assign(self, out: list[_Candidate | None], placed: list[tuple[Detection, str]], cands: list[_Candidate],
+                box_of: Callable[[_Candidate], XYXY], min_iou: float,
+                allowed: Callable[[Detection, _Candidate], bool]) -> None:  # fmt: skip
+        """Greedy best-overlap matching of the unmatched detections to `cands`, in place."""
         pairs = sorted(
             (
-                (iou(det.xyxy, cand.box), i, j)
+                (iou(det.xyxy, box_of(cand)), i, j)
                 for i, (det, shop_id) in enumerate(placed)
                 if out[i] is None
-                for j, cand in enumerate(free)
-                if cand.shop_id == shop_id
+                for j, cand in enumerate(cands)
+                if cand.shop_id == shop_id and self._compatible(det.cls, cand) and allowed(det, cand)
             ),
             reverse=True,
         )
         used: set[int] = set()
         for score, i, j in pairs:
-            if score < REASSOCIATE_IOU:
+            if score < min_iou:
                 break
             if out[i] is None and j not in used:
-                out[i] = free[j]
+                out[i] = cands[j]
                 used.add(j)
-        return out
 
     def _next_key(self) -> str:
         self._seq += 1
         return f"{self.key_prefix}{self.camera_id}/{self.kind.value}/{self._seq}"
+
+    # -- restarts -----------------------------------------------------------------------------------------------
+
+    def dwelling(self) -> list[DwellState]:
+        """Objects in view that are accruing dwell and have no case yet: what a checkpoint saves."""
+        return [
+            DwellState(c.key, c.shop_id, c.object_class, c.rest.box, c.first_seen, c.rest.t, c.rest.still_s)
+            for c in self._cands
+            if c.entered and c.opened_t is None and c.away_since is None and c.rest.still_s > 0
+        ]
+
+    def restore_dwell(self, state: DwellState) -> None:
+        """Take back an object's dwell after a restart. It goes on only if the object is seen at rest at its place
+        within the exit grace of its last sighting (the downtime is bridged like a detector miss), and must be
+        seen standing still for `window_s` again before its case opens; otherwise it is forgotten."""
+        rest = _Rest(state.box, since=state.last_seen_t - state.still_s, t=state.last_seen_t, u=self._unknown,
+                     still_s=state.still_s, steady_since=None)  # fmt: skip
+        if state.still_s >= self.rule.dwell_s:
+            rest.due_t = state.last_seen_t - (state.still_s - self.rule.dwell_s)
+        cand = _Candidate(state.key, state.shop_id, state.first_seen_t, state.last_seen_t, state.box, rest,
+                          u_seen=self._unknown, entered=True)  # fmt: skip
+        cand.classes[state.object_class] += 1
+        self._cands.append(cand)
 
     def restore(self, key: str, shop_id: str, box: XYXY, object_class: str, first_seen_t: float, opened_t: float,
                 t: float) -> None:  # fmt: skip
         """Take back an open violation after a restart: when the object is still there it matches this candidate
         and the case goes on; when it left while the process was down, the case clears after the exit grace,
         counted from the camera's first frame (a camera slow to come back never clears a case)."""
-        cand = _Candidate(key, shop_id, first_seen_t, t, box, entered=True, opened_t=opened_t, restored=True)
+        rest = _Rest(box, since=first_seen_t, t=t, u=self._unknown, still_s=max(0.0, opened_t - first_seen_t),
+                     due_t=opened_t)  # fmt: skip
+        cand = _Candidate(key, shop_id, first_seen_t, t, box, rest, u_seen=self._unknown, entered=True,
+                          opened_t=opened_t, restored=True)  # fmt: skip
         cand.classes[object_class] += 1
         self._cands.append(cand)
 
@@ -181,7 +364,7 @@ class DwellTracker:
             first_seen_t=c.first_seen,
             t=t,
             box=c.box,
-            dwell_s=(cleared_t if cleared_t is not None else t) - c.first_seen,
+            dwell_s=c.rest.still_s if cleared_t is None else cleared_t - c.first_seen,
             opened_t=c.opened_t,
             cleared_t=cleared_t,
         )

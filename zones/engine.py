@@ -6,7 +6,7 @@ import datetime as dt
 
 from detector.types import FrameDetections
 from frontage.config import Config, RuleKind
-from zones.dwell import DwellTracker, ViolationEvent
+from zones.dwell import DwellState, DwellTracker, ViolationEvent
 from zones.geometry import Zone
 
 
@@ -38,6 +38,23 @@ class ZoneEngine:
                 return True
         return False
 
+    def restore_dwell(self, camera_id: str, kind: RuleKind, state: DwellState) -> bool:
+        """Hand back an object still waiting out its dwell (from a checkpoint); False if its camera or rule is gone."""
+        for tr in self._trackers.get(camera_id, []):
+            if tr.kind is kind:
+                tr.restore_dwell(state)
+                return True
+        return False
+
+    def dwelling(self) -> list[tuple[str, RuleKind, DwellState]]:
+        """(camera, rule, state) of every object accruing dwell without a case yet: what a checkpoint saves."""
+        return [(cam, tr.kind, st) for cam, trs in self._trackers.items() for tr in trs for st in tr.dwelling()]
+
+    def awaiting_look(self, camera_id: str) -> bool:
+        """Whether a case on this camera waits only for a frame the model sees (carried or unchanged frames never
+        open one): the service asks for a fresh look instead of waiting for the next re-check."""
+        return any(tr.awaiting_look for tr in self._trackers.get(camera_id, []))
+
     def process(self, frame: FrameDetections, when: dt.datetime) -> list[ViolationEvent]:
         """`when` is the frame's wall time (recording start + t); it decides active hours."""
         trackers = self._trackers.get(frame.camera_id)
@@ -46,5 +63,5 @@ class ZoneEngine:
         local = when.astimezone(self.cfg.tz)
         events: list[ViolationEvent] = []
         for tr in trackers:
-            events.extend(tr.update(frame.t, local, frame.detections))
+            events.extend(tr.update(frame.t, local, frame.detections, frame.evidence))
         return events

@@ -65,15 +65,25 @@ def seq(reader: StreamReader) -> int:
 
 
 def test_backoff_doubles_to_a_cap_with_seeded_jitter():
-    cfg = ReaderConfig(backoff_initial_s=0.5, backoff_max_s=4.0, backoff_jitter=0.25, offline_retry_s=60.0)
+    cfg = ReaderConfig(backoff_initial_s=0.5, backoff_max_s=4.0, backoff_jitter=0.25, offline_retry_s=6.0,
+                       permanent_retry_s=60.0)  # fmt: skip
     delays = [backoff_delay(n, cfg, random.Random(1)) for n in range(1, 7)]
     for n, d in enumerate(delays, 1):
         base = min(4.0, 0.5 * 2 ** (n - 1))
         assert 0.75 * base <= d <= base
     assert delays == [backoff_delay(n, cfg, random.Random(1)) for n in range(1, 7)]  # deterministic given a seed
-    assert 45.0 <= backoff_delay(2, cfg, random.Random(1), offline=True) <= 60.0
+    assert 4.5 <= backoff_delay(2, cfg, random.Random(1), offline=True) <= 6.0
+    assert 45.0 <= backoff_delay(2, cfg, random.Random(1), offline=True, permanent=True) <= 60.0
     rng = random.Random(3)
     assert len({round(backoff_delay(3, cfg, rng), 6) for _ in range(20)}) > 10  # cameras do not retry in step
+
+
+def test_default_backoff_is_capped_at_seconds_and_only_permanent_errors_wait_long():
+    cfg, rng = ReaderConfig(), random.Random(5)
+    waits = [backoff_delay(n, cfg, rng, offline=n >= cfg.offline_after) for n in range(1, 1000)]
+    assert max(waits) <= 3.0 and min(waits[10:]) >= 0.75 * cfg.offline_retry_s  # a few seconds, however long
+    assert sum(waits[: cfg.offline_after - 1]) <= 6.0  # offline after about 5 s of failures
+    assert 45.0 <= backoff_delay(1, cfg, rng, permanent=True) <= 60.0  # a wrong password is not hammered
 
 
 def test_config_refuses_nonsense():
@@ -81,6 +91,10 @@ def test_config_refuses_nonsense():
         ReaderConfig(open_timeout_s=0)
     with pytest.raises(ValueError):
         ReaderConfig(backoff_jitter=1.0)
+    with pytest.raises(ValueError):
+        ReaderConfig(permanent_retry_s=0)
+    with pytest.raises(ValueError):
+        ReaderConfig(backoff_initial_s=3.0)  # above the default cap
     with pytest.raises(ValueError):
         ReaderConfig(decode_mode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import selectors
 import signal
 import socket
@@ -57,6 +58,28 @@ def require_gstreamer() -> None:
     if os.environ.get("FRONTAGE_REQUIRE_SERVICES") == "1":
         pytest.fail(f"required service missing: {msg}")
     pytest.skip(msg)
+
+
+def stable_port() -> int:
+    """A free port on 127.0.0.1 below the kernel's ephemeral range, for a server that is killed and started again.
+
+    A port the kernel picked (`port=0`) comes from the ephemeral range, and while the server is down any outgoing
+    connection on the box may be given it, so the restart could not bind it; a port below the range is never
+    handed out that way. Falls back to 0 (the kernel picks) when none is found."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(50):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return 0
 
 
 class RtspServer:

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from detector.types import Detection
+from detector.types import Detection, Evidence
 from frontage.config import ActiveHours, Rule, RuleKind
 from zones.dwell import DwellTracker, EventType
 from zones.geometry import Zone
@@ -25,9 +25,10 @@ def tracker(**kw) -> DwellTracker:
 
 
 def run(tr: DwellTracker, frames, start=T0):
+    """Frames are (t, detections) or (t, detections, evidence)."""
     events = []
-    for t, dets in frames:
-        events += tr.update(t, start + dt.timedelta(seconds=t), dets)
+    for t, dets, *evidence in frames:
+        events += tr.update(t, start + dt.timedelta(seconds=t), dets, *evidence)
     return events
 
 
@@ -90,10 +91,11 @@ def test_identity_lost_behind_a_passer_by_is_the_same_case():
     assert len(opened(ev)) == 1 and cleared(ev) == []
 
 
-def test_dwell_reached_while_hidden_opens_when_seen_again_with_the_original_time():
+def test_dwell_reached_while_hidden_opens_once_seen_standing_again_with_the_original_time():
+    # Hidden from 13 to 17 s: seen again at its place, it must stand still for the 3 s window before opening.
     ev = run(tracker(), timeline(30, present=lambda t: not 13 <= t < 17))
     (o,) = opened(ev)
-    assert (o.t, o.opened_t) == (17.0, 15.0)
+    assert (o.t, o.opened_t) == (20.0, 15.0)
 
 
 def test_opened_time_is_exact_between_sampled_frames():
@@ -181,3 +183,211 @@ def test_a_car_that_left_while_the_camera_was_dark_clears_after_the_grace_once_f
     frames = timeline(30) + [(90.0 + 0.5 * i, []) for i in range(20)]
     ev = run(tracker(), frames)
     assert [(e.type, e.cleared_t) for e in ev] == [(EventType.opened, None), (EventType.cleared, 90.0)]
+
+
+# -- stillness: only standing still counts ------------------------------------------------------------------------
+
+WIDE = Zone.from_points("shop-w", "cam", [(0, 300), (1280, 300), (1280, 700), (0, 700)])
+
+
+def wide_tracker(**kw) -> DwellTracker:
+    return DwellTracker("cam", RuleKind.illegal_parking, rule(**{"classes": ["car", "truck", "bus"], **kw}), [WIDE])
+
+
+def at(x: float, y: float = 600, w: float = 200, h: float = 150, cls="car", tid=None) -> Detection:
+    """A vehicle whose ground point is (x, y)."""
+    return Detection(cls, 0.8, (x - w / 2, y - h, x + w / 2, y), tid)
+
+
+def test_a_vehicle_crawling_through_a_long_frontage_never_accrues_dwell():
+    # 60 s inside the frontage (four times the dwell), creeping at 20 px/s: a queue, never parked.
+    frames = [(i * 0.5, [at(40 + 10 * i, tid=3)]) for i in range(120)]
+    assert run(wide_tracker(), frames) == []
+
+
+def test_a_chain_of_buses_with_overlapping_boxes_never_adds_up_to_a_dwell():
+    # Ten minutes of buses 3 s apart, each 400 px long, driving at 120 px/s: the last box of one overlaps the
+    # first box of the next (IoU well above 0.3), with and without the tracker's ids, and with one id handed on.
+    for ids in ("none", "each", "handed_on"):
+        frames = []
+        for i in range(1200):
+            t = i * 0.5
+            k, into = divmod(t, 3.0)
+            tid = None if ids == "none" else (1 if ids == "handed_on" else int(k))
+            frames.append((t, [at(200 + 120 * into, w=400, h=220, cls="bus", tid=tid)]))
+        assert run(wide_tracker(), frames) == []
+        # The same frames, with the buses standing still instead of driving, do open: the rule sees buses.
+        assert opened(run(wide_tracker(), [(t, [Detection("bus", 0.8, (0, 380, 400, 600), 1)]) for t, _ in frames]))
+
+
+def test_stop_and_go_is_bounded_by_dwell_s():
+    # Stops of 12 s, then 2 s rolling 60 px forward: 3 minutes in the frontage, never 15 s still in one place.
+    def frames(stop_s):
+        out, x, t = [], 100.0, 0.0
+        while t < 180:
+            for _ in range(round(stop_s / 0.5)):
+                out.append((t, [at(x, tid=4)]))
+                t += 0.5
+            for _ in range(4):
+                x += 15
+                out.append((t, [at(x, tid=4)]))
+                t += 0.5
+        return out
+
+    assert run(wide_tracker(), frames(12)) == []
+    # Stops longer than dwell_s (20 s) are parking as far as the rule can tell: a case, once per stop place.
+    ev = run(wide_tracker(repeat_window_s=0), frames(20))
+    assert len(opened(ev)) == 1  # one object: its case stays open while it rolls on
+
+
+def test_a_bus_waiting_at_a_stop_shorter_than_dwell_s_opens_nothing_and_a_longer_wait_does():
+    def bus_stop(wait_s):
+        arrive = [(i * 0.5, [at(100 + 25 * i, w=400, h=220, cls="bus", tid=9)]) for i in range(20)]
+        x = 100 + 25 * 19
+        wait = [(10 + i * 0.5, [at(x, w=400, h=220, cls="bus", tid=9)]) for i in range(round(wait_s / 0.5))]
+        t0 = 10 + wait_s
+        leave = [(t0 + i * 0.5, [at(x + 25 * i, w=400, h=220, cls="bus", tid=9)]) for i in range(1, 20)]
+        return arrive + wait + leave
+
+    assert run(wide_tracker(dwell_s=30), bus_stop(20)) == []
+    (o,) = opened(run(wide_tracker(dwell_s=30), bus_stop(45)))
+    # Dwell counts from when it stopped (10 s), not from entering (0 s); the last metre of its approach, within
+    # the tolerance of where it stopped, may count too.
+    assert 10 + 30 - 1.5 <= o.opened_t <= 10 + 30
+
+
+def test_a_car_that_drives_off_and_a_lookalike_that_stops_in_its_place_are_two_dwells():
+    # Car A stands 10 s (dwell 15), is seen rolling away for a second and lost; 2 s later car B (other track id,
+    # identical box) stands at the same place for 10 s. Together 20 s: no case, because A was seen leaving.
+    frames = [(i * 0.5, [at(400, tid=1)]) for i in range(20)]
+    frames += [(10 + i * 0.5, [at(400 + 40 * (i + 1), tid=1)]) for i in range(2)]
+    frames += [(11 + i * 0.5, []) for i in range(4)]
+    frames += [(13 + i * 0.5, [at(400, tid=2)]) for i in range(20)]
+    frames += [(23 + i * 0.5, []) for i in range(30)]
+    assert run(wide_tracker(), frames) == []
+
+
+def test_a_lost_track_comes_back_only_at_its_own_place_and_in_a_compatible_class():
+    parked = [(i * 0.5, [at(400, tid=1)]) for i in range(16)]  # 8 s standing
+    gap = [(8 + i * 0.5, []) for i in range(4)]  # lost for 2 s
+    for back, same in (
+        (at(400, tid=2), True),  # a new track id at the same place: the same car
+        (at(400, cls="truck", tid=2), True),  # read as truck now: one group with car
+        (at(470, tid=2), False),  # 70 px along (a third of its length): another car
+        (at(400, cls="motorcycle", tid=2), False),  # another kind of vehicle
+    ):
+        after = [(10 + i * 0.5, [back]) for i in range(20)]
+        ev = run(wide_tracker(classes=["car", "truck", "motorcycle"]), parked + gap + after)
+        # The same car reaches 15 s of dwell at 15 s (the 2 s gap is bridged); another object only at 25 s.
+        assert [round(e.opened_t) for e in opened(ev)] == ([15] if same else []), back
+
+
+def test_box_jitter_and_a_passer_by_clipping_the_box_do_not_reset_the_dwell():
+    frames = []
+    for i in range(60):
+        t = i * 0.5
+        x = 400 + (6 if i % 2 else -6)  # a few pixels of jitter every frame
+        if 12 <= t < 14:  # a passer-by hides the car's left half for 2 s: its box shrinks to the right half
+            frames.append((t, [Detection("car", 0.6, (400, 450, 500, 600), 1)]))
+        else:
+            frames.append((t, [at(x, tid=1)]))
+    (o,) = opened(run(wide_tracker(), frames))
+    # 15 s of dwell plus the time from its last sighting at its place (11.5 s) to its return (14 s), which
+    # adds nothing: nobody can tell it stood still meanwhile. The dwell before the excursion is kept.
+    assert o.opened_t == pytest.approx(17.5)
+
+
+# -- evidence: only what the model saw decides -------------------------------------------------------------------
+
+
+def test_carried_detections_of_a_passing_car_are_never_a_sighting():
+    # The model saw a car passing at 0 and 0.5 s, then had no time for the changing picture: its stale box is
+    # carried forward for a minute. No dwell, no case, however long the carry.
+    frames = [(0.0, [at(300)]), (0.5, [at(330)])]
+    frames += [(1 + i * 0.5, [at(330)], Evidence.carried) for i in range(40)]
+    frames += [(21 + i * 0.5, [at(330)], Evidence.unknown) for i in range(80)]
+    assert run(wide_tracker(), frames) == []
+
+
+def test_carried_time_is_bridged_when_the_car_is_seen_at_its_place_again():
+    # Under load the model sees every other frame; the frames between are carried. The dwell is timed exactly.
+    frames = [(i * 0.5, [at(400)], Evidence.seen if i % 2 == 0 else Evidence.carried) for i in range(60)]
+    (o,) = opened(run(wide_tracker(), frames))
+    assert (o.opened_t, o.t) == (15.0, 15.0)
+
+
+def test_unknown_time_adds_no_dwell():
+    # 10 s seen, 4 s the model did not look at (within the grace), then seen again: the case opens 4 s late.
+    frames = [(i * 0.5, [at(400)]) for i in range(20)]
+    frames += [(10 + i * 0.5, [at(400)], Evidence.unknown) for i in range(8)]
+    frames += [(14 + i * 0.5, [at(400)]) for i in range(30)]
+    (o,) = opened(run(wide_tracker(), frames))
+    assert o.opened_t == pytest.approx(19.5, abs=0.01)  # 15 s of dwell, of which 4.5 s could not be vouched for
+
+
+def test_unknown_time_longer_than_the_grace_starts_the_dwell_again():
+    frames = [(i * 0.5, [at(400)]) for i in range(24)]  # 12 s
+    frames += [(12 + i * 0.5, [], Evidence.unknown) for i in range(40)]  # 20 s nobody looked
+    frames += [(32 + i * 0.5, [at(400)]) for i in range(40)]
+    (o,) = opened(run(wide_tracker(), frames))
+    assert o.opened_t == pytest.approx(32 + 15)
+
+
+def test_unknown_time_never_clears_a_case():
+    frames = [(i * 0.5, [at(400)]) for i in range(40)]  # opens at 15 s
+    frames += [(20 + i * 0.5, [], Evidence.unknown) for i in range(240)]  # two minutes unknown, nothing detected
+    frames += [(140 + i * 0.5, [at(400)]) for i in range(10)]
+    ev = run(wide_tracker(), frames)
+    assert [e.type for e in ev] == [EventType.opened]
+
+
+def test_unchanged_frames_are_sightings_but_a_case_opens_only_on_a_frame_the_model_saw():
+    tr = wide_tracker()
+    # The model saw the car at 0 s; the gate found every frame after it unchanged until a re-check at 20 s.
+    frames = [(0.0, [at(400)])] + [(i * 0.5, [at(400)], Evidence.unchanged) for i in range(1, 40)]
+    assert run(tr, frames) == []
+    assert tr.awaiting_look  # the dwell is reached: the service asks the model for a look
+    (o,) = opened(run(tr, [(20.0, [at(400)])]))
+    assert (o.opened_t, o.t) == (15.0, 20.0)
+    assert not tr.awaiting_look
+
+
+def test_a_car_that_left_while_frames_were_carried_clears_at_its_last_sighting():
+    frames = [(i * 0.5, [at(400)]) for i in range(40)]
+    frames += [(20 + i * 0.5, [at(400)], Evidence.carried) for i in range(4)]  # stale box; the car is gone
+    frames += [(22 + i * 0.5, []) for i in range(20)]
+    ev = run(wide_tracker(), frames)
+    assert [(e.type, e.cleared_t) for e in ev] == [(EventType.opened, None), (EventType.cleared, 19.5)]
+
+
+# -- restarts ---------------------------------------------------------------------------------------------------
+
+
+def test_dwell_survives_a_restart_within_the_grace():
+    before = wide_tracker()
+    run(before, [(i * 0.5, [at(400, tid=5)]) for i in range(21)])  # 10 s standing, then the process dies
+    (state,) = before.dwelling()
+    assert state.still_s == 10.0
+    # The new process counts t from its own start, 14 s later: the checkpoint's times are shifted by that.
+    shifted = type(state)(state.key, state.shop_id, state.object_class, state.box, state.first_seen_t - 14,
+                          state.last_seen_t - 14, state.still_s)  # fmt: skip
+    after = wide_tracker()
+    after.restore_dwell(shifted)
+    ev = run(after, [(i * 0.5, [at(400, tid=1)]) for i in range(30)])  # back 4 s after its last sighting (-4 s)
+    (o,) = opened(ev)
+    assert o.key == state.key and o.opened_t == pytest.approx(15 - 14)  # the undisturbed time
+    assert o.t == pytest.approx(3.0)  # once seen standing still for the window again
+
+
+def test_dwell_after_a_restart_longer_than_the_grace_starts_again_and_a_car_gone_is_forgotten():
+    state = None
+    tr = wide_tracker()
+    run(tr, [(i * 0.5, [at(400)]) for i in range(21)])
+    (state,) = tr.dwelling()
+    late = wide_tracker()
+    late.restore_dwell(state)
+    ev = run(late, [(10 + 7 + i * 0.5, [at(400)]) for i in range(40)])  # 7 s later: more than the 6 s grace
+    assert [round(e.opened_t) for e in opened(ev)] == [17 + 15]
+    gone = wide_tracker()
+    gone.restore_dwell(state)
+    assert run(gone, [(12 + i * 0.5, []) for i in range(20)]) == [] and gone.dwelling() == []
