@@ -54,7 +54,7 @@ def change(a: np.ndarray, b: np.ndarray, pixel_delta: int = 12, mask: np.ndarray
 @dataclass
 class GateDecision:
     infer: bool
-    reason: str  # "first", "changed", "recheck", "unchanged"
+    reason: str  # "first", "changed", "recheck", "requested", "unchanged"
     change: float
     thumb: np.ndarray | None = None
     t: float = 0.0
@@ -73,6 +73,11 @@ class ChangeGate:
         self.min_change, self.recheck_s = min_change, recheck_s
         self._last: dict[str, tuple[np.ndarray, float]] = {}
         self._regions: dict[str, tuple[tuple[int, int], Sequence[Sequence[tuple[float, float]]], np.ndarray]] = {}
+        self._requested: set[str] = set()
+
+    def request(self, camera_id: str) -> None:
+        """The camera's next frame goes to the model as urgently as a change, even if nothing changed."""
+        self._requested.add(camera_id)
 
     def set_region(self, camera_id: str, polygons: Sequence[Sequence[tuple[float, float]]],
                    frame: tuple[int, int]) -> None:  # fmt: skip
@@ -106,6 +111,8 @@ class ChangeGate:
             waited = t - last[1]
             if c >= self.min_change:
                 decision = GateDecision(True, "changed", c, thumb, t, CHANGE_URGENCY + waited)
+            elif camera_id in self._requested:
+                decision = GateDecision(True, "requested", c, thumb, t, CHANGE_URGENCY + waited)
             elif waited >= self.recheck_s:
                 starved = waited >= STARVED * max(self.recheck_s, 1.0)
                 urgency = (2 * CHANGE_URGENCY if starved else 0.0) + waited
@@ -120,3 +127,4 @@ class ChangeGate:
         """The frame behind `decision` went to the model: later frames compare with it."""
         if decision.thumb is not None:
             self._last[camera_id] = (decision.thumb, decision.t)
+        self._requested.discard(camera_id)

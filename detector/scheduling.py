@@ -6,6 +6,11 @@ chunk, for as long as the round's share of the sample period lasts. What does no
 detections forward now and stays pending (the newest frame per camera). Later rounds, between the cameras'
 frames, keep the model busy with them. Lag is measured as the rules see it: a changed picture still waiting
 for the model counts from when it came in.
+
+Each frame goes to the rules labelled with what its detections are worth (`Evidence`): seen by the model,
+unchanged since the model saw it (the gate says so), or carried forward onto a changed picture the model has
+not seen, which stays watched time only for `max_carry_s` and is unknown after that. Overload thus makes the
+cameras checked less often (`check_period_s`, `frames_unknown`) and the rules wait; it never makes them guess.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ import numpy as np
 
 from detector.gate import ChangeGate, GateDecision
 from detector.readers import LatestFrame
-from detector.types import Detection
+from detector.types import Detection, Evidence
 
 # What a camera row in /cameras and /metrics counts besides its reader's own fields.
-CAMERA_STATS = ("frames_handled", "frames_inferred", "frames_gated", "frames_deferred", "model_ms", "batch", "lag_s",
-                "model_age_s")  # fmt: skip
+CAMERA_STATS = ("frames_handled", "frames_inferred", "frames_gated", "frames_deferred", "frames_unknown", "model_ms",
+                "batch", "lag_s", "model_age_s", "check_period_s")  # fmt: skip
 ROUND_SHARE = 0.6  # of the sample period, the most one round spends in the model
 
 
@@ -54,8 +59,9 @@ class Tracks(Protocol):
     def update(self, detections: list[Detection], shape: tuple[int, int]) -> list[Detection]: ...
 
 
-# (camera id, detections, image): the rules take it from here.
-Record = Callable[[str, list[Detection], np.ndarray], None]
+# (camera id, detections, image, what the detections are worth for this image): the rules take it from here.
+Record = Callable[[str, list[Detection], np.ndarray, Evidence], None]
+UNCHANGED_REASONS = ("recheck", "requested")  # frames due although the picture did not change
 
 
 @dataclass
@@ -70,8 +76,10 @@ class FrameScheduler:
     for the model, and the counters `/cameras` shows. `timer` is injected so tests control the model's time."""
 
     def __init__(self, camera_ids: Sequence[str], gate: ChangeGate, detector: Detector, trackers: dict[str, Tracks],
-                 budget: InferenceBudget, timer: Callable[[], float] = time.monotonic):  # fmt: skip
+                 budget: InferenceBudget, timer: Callable[[], float] = time.monotonic,
+                 max_carry_s: float = 2.0):  # fmt: skip
         self.gate, self.detector, self.trackers, self.budget, self.timer = gate, detector, trackers, budget, timer
+        self.max_carry_s = max_carry_s
         self.stats: dict[str, dict[str, float]] = {c: dict.fromkeys(CAMERA_STATS, 0) for c in camera_ids}
         self.last_dets: dict[str, list[Detection]] = {}
         self.pending: dict[str, _Due] = {}
@@ -95,7 +103,7 @@ class FrameScheduler:
                 self.pending.pop(cam, None)
                 self.stats[cam]["frames_gated"] += 1
                 self._handled(cam, frame, fresh=True)
-                record(cam, self.last_dets.get(cam, []), frame.image)
+                record(cam, self.last_dets.get(cam, []), frame.image, Evidence.unchanged)
         queue = sorted(self.pending.values(), key=lambda d: d.decision.priority)
         t_round, spent = self.timer(), 0.0
         while queue:
@@ -106,10 +114,24 @@ class FrameScheduler:
             self._infer(chunk, record)
             spent = self.timer() - t_round
         for due in queue:  # held back: carry forward now (once per frame), stay pending for the next round
-            if due.camera_id in arrived:
-                self.stats[due.camera_id]["frames_deferred"] += 1
-                self._handled(due.camera_id, due.frame, fresh=due.decision.reason == "recheck")
-                record(due.camera_id, self.last_dets.get(due.camera_id, []), due.frame.image)
+            cam = due.camera_id
+            if cam in arrived:
+                self.stats[cam]["frames_deferred"] += 1
+                unchanged = due.decision.reason in UNCHANGED_REASONS
+                waited = self._handled(cam, due.frame, fresh=unchanged)
+                if unchanged:
+                    evidence = Evidence.unchanged
+                elif waited <= self.max_carry_s:
+                    evidence = Evidence.carried
+                else:
+                    evidence = Evidence.unknown
+                    self.stats[cam]["frames_unknown"] += 1
+                record(cam, self.last_dets.get(cam, []), due.frame.image, evidence)
+
+    def request_look(self, camera_id: str) -> None:
+        """The rules wait for a frame the model sees (a case is due): send this camera's next frame to the model
+        as urgently as a change."""
+        self.gate.request(camera_id)
 
     def _infer(self, chunk: list[_Due], record: Record) -> None:
         t0 = self.timer()
@@ -127,14 +149,18 @@ class FrameScheduler:
             s["frames_inferred"] += 1
             s["model_ms"] = round(per_frame_s * 1000, 1)
             s["batch"] = len(chunk)
+            if cam in self._last_model:  # how often the model looks at this camera: load stretches it
+                period = done - self._last_model[cam]
+                s["check_period_s"] = round(period if not s["check_period_s"] else
+                                            0.8 * s["check_period_s"] + 0.2 * period, 3)  # fmt: skip
             self._last_model[cam] = done
             self._handled(cam, due.frame, fresh=True)
-            record(cam, dets, due.frame.image)
+            record(cam, dets, due.frame.image, Evidence.seen)
 
-    def _handled(self, cam: str, frame: LatestFrame, *, fresh: bool) -> None:
+    def _handled(self, cam: str, frame: LatestFrame, *, fresh: bool) -> float:
         """Lag is how far the rules run behind the camera: since the frame came in, or, while a changed picture
         waits for the model, since that picture came in (its detections carry forward meanwhile). A re-check
-        held back is fresh: the picture is the one the model saw."""
+        held back is fresh: the picture is the one the model saw. Returns the lag."""
         since = frame.received
         if fresh:
             self._stale_since.pop(cam, None)
@@ -144,3 +170,4 @@ class FrameScheduler:
         self.stats[cam]["lag_s"] = round(now - since, 3)
         # How old the detections the rules use are: the gate's re-check bounds it, load stretches it.
         self.stats[cam]["model_age_s"] = round(now - self._last_model.get(cam, now), 3)
+        return now - since

@@ -98,6 +98,23 @@ class OutboxRow(Base):
     result: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class DwellCheckpointRow(Base):
+    """An object still waiting out its dwell on a camera of this box, as last saved (zones.dwell.DwellState)."""
+
+    __tablename__ = "dwell_checkpoints"
+
+    violation_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    shop_id: Mapped[str] = mapped_column(String(100))
+    object_class: Mapped[str] = mapped_column(String(60))
+    box: Mapped[list] = mapped_column(JSON)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    still_s: Mapped[float] = mapped_column(Float)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 def make_engine(url: str) -> Engine:
     # SQLite: the dispatch thread and the detection loop write concurrently; wait for the lock, don't fail.
     connect_args = {"timeout": 30} if url.startswith("sqlite") else {}

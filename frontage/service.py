@@ -2,8 +2,9 @@
 
 Detection runs in the main loop; the dispatch side (due reminders and escalations, outbox delivery, polling
 the city) runs in its own thread, so a slow or dead dispatch platform never stalls the cameras. Everything
-that must survive a crash is in the store: on start, open violations are handed back to the dwell trackers,
-and due times fire at their original times.
+that must survive a crash is in the store: on start, open violations and the dwell of objects still waiting
+out theirs (checkpointed every `dwell_checkpoint_s`) are handed back to the dwell trackers, and due times fire
+at their original times.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from detector.feed import DetectionsFeed
 from detector.gate import ChangeGate
 from detector.live import StreamReader
 from detector.scheduling import ROUND_SHARE, FrameScheduler, InferenceBudget
-from detector.types import FrameDetections
+from detector.types import Evidence, FrameDetections
 from dispatch.cases import CaseRecorder
+from dispatch.checkpoints import load_dwelling, save_dwelling
 from dispatch.db import CaseRow, make_engine
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
@@ -102,6 +104,10 @@ def run_service(
     restored = restore_open_violations(engine, zones, cfg, start)
     if restored:
         log.info("restored %d open violation(s) from the store", restored)
+    cam_ids = [c.id for c in cfg.cameras]
+    dwelling = sum(zones.restore_dwell(cam, kind, st) for cam, kind, st in load_dwelling(engine, cam_ids, start))
+    if dwelling:
+        log.info("restored the dwell of %d object(s) from the last checkpoint", dwelling)
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
 
@@ -125,7 +131,8 @@ def run_service(
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
     period = 1.0 / cfg.detector.sample_fps
     scheduler = FrameScheduler([c.id for c in video], gate, detector, trackers or {},
-                               InferenceBudget(ROUND_SHARE * period))  # fmt: skip
+                               InferenceBudget(ROUND_SHARE * period),
+                               max_carry_s=cfg.detector.max_carry_s)  # fmt: skip
     stats = scheduler.stats
     workflow.camera_dark = lambda cam_id: cam_id in readers and readers[cam_id].state().state != "online"
 
@@ -163,14 +170,25 @@ def run_service(
                 continue
             log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
 
-    def record_live(t: float, when: dt.datetime, cam_id: str, dets: list, image) -> None:
-        record(FrameDetections(cam_id, t, dets, image), when, image)
+    def record_live(t: float, when: dt.datetime, cam_id: str, dets: list, image, evidence: Evidence) -> None:
+        record(FrameDetections(cam_id, t, dets, image, evidence=evidence), when, image)
+        if zones.awaiting_look(cam_id):  # a case is due: it opens on the next frame the model sees
+            scheduler.request_look(cam_id)
 
-    wall0 = time.monotonic()
+    def checkpoint(now: dt.datetime) -> None:
+        try:
+            save_dwelling(engine, cam_ids, zones.dwelling(), start, now)
+        except Exception:  # a store hiccup costs this checkpoint, not the cameras
+            log.exception("dwell checkpoint not saved")
+
+    wall0 = last_checkpoint = time.monotonic()
     try:
         while not stop.event.is_set() and (duration_s is None or time.monotonic() - wall0 < duration_s):
             tick = time.monotonic()
             now = clock.now()
+            if tick - last_checkpoint >= cfg.dwell_checkpoint_s:
+                checkpoint(now)
+                last_checkpoint = tick
             for feed in feeds.values():
                 for fd in feed.due((now - epoch).total_seconds()):
                     when = epoch + dt.timedelta(seconds=fd.t)
@@ -181,6 +199,7 @@ def run_service(
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
         stop.event.set()
+        checkpoint(clock.now())  # a clean stop keeps every dwell to the last frame
         for r in readers.values():
             r.stop()
         dispatcher.join(timeout=10)

@@ -370,3 +370,13 @@ def test_verify_counts_hits_misses_and_unexplained_detections():
     assert key == ("truck", "a") and sp.frames == 1
     lines, ok = checker.report()
     assert not ok  # 75 % < 90 %
+
+
+def test_dwell_in_the_truth_counts_only_while_the_actor_stands_still():
+    # Crawls through the frontage for 6 s (twice the dwell), stands 2 s, crawls on: no case.
+    crawl = R.Actor(BLOCK, [(0, 60, 150), (6, 150, 150), (8, 150, 150), (14, 240, 150)])
+    assert R.expected_cases(scenario([crawl], duration=15)) == []
+    # Stands 4 s in the middle of the crawl: one case, from when it stopped.
+    stop = R.Actor(BLOCK, [(0, 60, 150), (6, 150, 150), (10, 150, 150), (16, 240, 150)])
+    (case,) = R.expected_cases(scenario([stop], duration=17))
+    assert case["opened_at_s"] == 9.0

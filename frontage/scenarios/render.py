@@ -2,8 +2,9 @@
 
 The truth comes from the script, never from a detector: an actor's object box is placed on the frame at every
 video frame time, and the config's own presence test (anchor or overlap, largest-overlap wins) says which
-frontage it stands in. Occlusion is ignored on purpose: a parked car hidden by a passer-by is still parked.
-Rendering uses no randomness, so every run yields the same frames.
+frontage it stands in. Dwell counts only while the script holds the actor still. Occlusion is ignored on
+purpose: a parked car hidden by a passer-by is still parked. Rendering uses no randomness, so every run yields
+the same frames.
 """
 
 from __future__ import annotations
@@ -182,10 +183,14 @@ def expected_cases(scenario: Scenario) -> list[dict]:
     for actor in scenario.actors:
         cls = cfg.detector.class_map.get(actor.sprite.coco_class, actor.sprite.coco_class)
         boxes = [clip_box(actor.object_box(t), scenario.size) if actor.visible(t) else None for t in times]
+        # Only standing still counts: the actor stands at a frame where it is at the same place one frame before
+        # or after (its arrival and its last frame before leaving count; every frame of a motion does not).
+        at = [actor.state(t)[:2] for t in times]
+        still = [at[i] in (at[i - 1] if i else None, at[i + 1] if i + 1 < len(at) else None) for i in range(len(at))]
         for kind, rule in cfg.rules.items():
             if not rule.enabled or cls not in rule.classes:
                 continue
-            shops = [shop_at(b, zones, rule) for b in boxes]
+            shops = [shop_at(b, zones, rule) if s else None for b, s in zip(boxes, still, strict=True)]
             for shop, a, b in _runs(shops, times):
                 if (b if b is not None else scenario.duration_s) - a >= rule.dwell_s:
                     cases.append(

@@ -6,7 +6,7 @@ import pytest
 from detector.gate import ChangeGate
 from detector.readers import LatestFrame
 from detector.scheduling import FrameScheduler, InferenceBudget
-from detector.types import Detection
+from detector.types import Detection, Evidence
 
 
 def test_a_round_takes_as_many_frames_as_fit_its_share_of_the_period():
@@ -64,10 +64,11 @@ def picture(level: int) -> np.ndarray:
     return np.full((72, 128, 3), level, np.uint8)
 
 
-def make(cams, clock, cost=0.1, round_s=0.25):
+def make(cams, clock, cost=0.1, round_s=0.25, recheck_s=60, max_carry_s=2.0):
     model = TimedModel(clock, cost)
-    sched = FrameScheduler(cams, ChangeGate(recheck_s=60), model, {c: PassThrough() for c in cams},
-                           InferenceBudget(round_s, initial_frame_s=cost), timer=clock)  # fmt: skip
+    sched = FrameScheduler(cams, ChangeGate(recheck_s=recheck_s), model, {c: PassThrough() for c in cams},
+                           InferenceBudget(round_s, initial_frame_s=cost), timer=clock,
+                           max_carry_s=max_carry_s)  # fmt: skip
     return sched, model
 
 
@@ -80,11 +81,11 @@ def test_frames_beyond_the_rounds_budget_carry_forward_once_and_reach_the_model_
     clock = Clock()
     sched, model = make(cams, clock)
     records = []
-    sched.step(frames(cams, 50, 1, clock), 0.0, lambda c, d, img: records.append((c, len(d))))
+    sched.step(frames(cams, 50, 1, clock), 0.0, lambda c, d, img, ev: records.append((c, len(d))))
     assert model.seen == [[50, 50]]  # 0.25 s of a 0.1 s-per-frame model: two frames this round
     assert sorted(records) == sorted([(c, 0) for c in cams[2:]] + [(c, 1) for c in cams[:2]])
     for _ in range(3):  # no new frames: the pending ones keep the model busy
-        sched.step({c: None for c in cams}, 0.2, lambda c, d, img: records.append((c, len(d))))
+        sched.step({c: None for c in cams}, 0.2, lambda c, d, img, ev: records.append((c, len(d))))
     assert sum(len(call) for call in model.seen) == 5 and not sched.pending
     assert all(s["frames_handled"] == 1 and s["frames_inferred"] == 1 for s in sched.stats.values())
     assert sum(s["frames_deferred"] for s in sched.stats.values()) == 3
@@ -115,8 +116,68 @@ def test_an_unchanged_picture_skips_the_model_and_clears_what_waited():
     sched, model = make(["a"], clock)
     sched.step(frames(["a"], 50, 1, clock), 0.0, lambda *_: None)
     got = []
-    sched.step(frames(["a"], 50, 2, clock), 1.0, lambda c, d, img: got.append(d))
+    sched.step(frames(["a"], 50, 2, clock), 1.0, lambda c, d, img, ev: got.append(d))
     assert model.seen == [[50]] and got == [[Detection("car", 0.9, (0, 0, 10, 10), track_id=50)]]
     assert sched.stats["a"]["frames_gated"] == 1 and sched.stats["a"]["frames_handled"] == 2
     sched.step(frames(["a"], 50, 2, clock), 2.0, lambda *_: None)  # the same frame again: not handled twice
     assert sched.stats["a"]["frames_handled"] == 2
+
+
+# -- what each frame's detections are worth -------------------------------------------------------------------
+
+
+def test_each_frame_says_whether_the_model_saw_it_or_what_stands_in_for_it():
+    clock = Clock()
+    sched, model = make(["a", "b"], clock, cost=1.0, round_s=0.5, max_carry_s=2.5)
+    got = []
+
+    def record(cam, dets, img, evidence):
+        got.append((cam, evidence))
+
+    sched.step(frames(["a", "b"], 50, 1, clock), 0.0, record)  # a goes to the model; b's first frame waits
+    assert got == [("a", Evidence.seen), ("b", Evidence.carried)]
+    got.clear()
+    sched.step(frames(["a"], 50, 2, clock) | {"b": LatestFrame(picture(60), 2, 2.0, clock.t)}, 1.0, record)
+    # a's picture is unchanged: no model, its detections hold. b's waiting picture went to the model this round.
+    assert got == [("a", Evidence.unchanged), ("b", Evidence.seen)]
+
+
+def test_carried_detections_turn_unknown_once_older_than_the_allowance():
+    # Four busy cameras whose pictures change every round, a model with time for one frame a round (1 s each):
+    # each camera is seen every fourth round. Between, its detections are carried while younger than 2 s.
+    clock = Clock()
+    cams = ["c0", "c1", "c2", "c3"]
+    sched, model = make(cams, clock, cost=1.0, round_s=0.5, max_carry_s=2.0)
+    got = []
+    for i in range(12):
+        fr = {c: LatestFrame(picture(20 + 15 * i + k), i + 1, float(i), clock.t) for k, c in enumerate(cams)}
+        sched.step(fr, float(i), lambda cam, d, img, ev: got.append((cam, ev)))
+    c0 = [ev for cam, ev in got if cam == "c0"][4:]  # after the first four rounds
+    assert c0 == [Evidence.seen, Evidence.carried, Evidence.carried, Evidence.unknown] * 2
+    assert all(s["frames_unknown"] >= 2 for s in sched.stats.values())
+    assert all(s["check_period_s"] == pytest.approx(4.0) for s in sched.stats.values())
+
+
+def test_a_recheck_held_back_is_still_the_picture_the_model_saw():
+    clock = Clock()
+    sched, model = make(["a", "b"], clock, cost=1.0, round_s=0.5, recheck_s=5)
+    sched.step(frames(["a", "b"], 50, 1, clock), 0.0, lambda *a: None)
+    sched.step({"a": None, "b": None}, 0.5, lambda *a: None)  # b's first frame goes now
+    got = []
+    clock.t += 10  # both due for a re-check; only one fits the round
+    sched.step(frames(["a", "b"], 50, 2, clock), 10.0, lambda cam, d, img, ev: got.append((cam, ev)))
+    assert sorted(got) == [("a", Evidence.seen), ("b", Evidence.unchanged)]
+
+
+def test_a_requested_look_sends_an_unchanged_picture_to_the_model_and_slow_looks_show():
+    clock = Clock()
+    sched, model = make(["a"], clock, cost=0.1)
+    sched.step(frames(["a"], 50, 1, clock), 0.0, lambda *a: None)
+    got = []
+    sched.step(frames(["a"], 50, 2, clock), 0.5, lambda cam, d, img, ev: got.append(ev))
+    assert got == [Evidence.unchanged]
+    sched.request_look("a")  # a case waits for a frame the model sees
+    clock.t += 4.0
+    sched.step(frames(["a"], 50, 3, clock), 1.0, lambda cam, d, img, ev: got.append(ev))
+    assert got[-1] is Evidence.seen and len(model.seen) == 2
+    assert sched.stats["a"]["check_period_s"] == pytest.approx(4.1)  # the model's looks, 4.1 s apart
