@@ -525,8 +525,9 @@ class StreamReader(threading.Thread):
             self._session_frames += 1
             self._latest = LatestFrame(image, self._seq, pts, time.monotonic())
             if self._state != "online":
-                log.info("camera %s: online (%dx%d, decoding %s)", self.camera_id, image.shape[1], image.shape[0],
-                         decoder.mode)  # fmt: skip
+                down = "" if self._down_since is None else f", {self._clock.monotonic() - self._down_since:.0f}s down"
+                log.info("camera %s: online (%dx%d, decoding %s%s)", self.camera_id, image.shape[1], image.shape[0],
+                         decoder.mode, down)  # fmt: skip
             self._state = "online"
             self._failures = 0
             self._down_since = None
