@@ -385,6 +385,12 @@ class StreamReader(threading.Thread):
 
     def _after_failure(self, reason: str, permanent: bool, had_frames: bool) -> None:
         now = self._clock.monotonic()
+        if permanent and self._seq and not self._is_file:
+            # A camera that has sent frames and now answers 401/404 is most likely booting (many do, for a while):
+            # it goes offline at once but is tried as often as any camera that is down, not once a minute.
+            permanent, reason = False, f"{reason} (it sent frames before: retrying as a camera that is down)"
+            with self._lock:
+                self._failures = max(self._failures, self.cfg.offline_after - 1)
         with self._lock:
             self._failures = 1 if had_frames else self._failures + 1
             self._errors += 1

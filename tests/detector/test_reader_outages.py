@@ -231,3 +231,25 @@ def test_a_camera_dark_for_10_minutes_is_back_within_5_s(clip, caplog):
     assert st.state == "online" and st.failed_attempts == 0
     warned = [r for r in caplog.records if r.name == "detector.readers" and r.levelno >= logging.WARNING]
     assert len(warned) <= CFG.offline_after + 600 / 60 + 1  # offline attempts log loud once a minute, not each
+
+
+@pytest.mark.timeout(90)
+def test_a_camera_that_answers_404_while_it_boots_is_back_within_5_s(clip):
+    """Many cameras answer their stream URL with 404 (or 401) for a while as they boot. A wrong URL from the start
+    is retried once a minute; a camera that has sent frames before is retried like any camera that is down."""
+    port = stable_port()
+    with RtspServer({"/cam": clip}, port=port) as cam:
+        reader = StreamReader("booting", cam.url("/cam"), 2.0, CFG)
+        with running(reader):
+            assert wait_for(lambda: reader.state().state == "online", 10)
+            cam.kill()
+            with RtspServer({"/other": clip}, port=port):  # up, but /cam answers 404 for 8 s
+                assert wait_for(lambda: "404" in reader.state().last_error or "NotFound" in reader.state().last_error,
+                                8)  # fmt: skip
+                time.sleep(6)
+                assert reader.state().state == "offline"  # still shown as down
+            before = seq(reader)
+            cam.start()
+            returned = time.monotonic()
+            assert wait_for(lambda: seq(reader) > before, 10)
+            assert reader.latest().received - returned < BACK_WITHIN_S
