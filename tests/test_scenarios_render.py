@@ -19,7 +19,7 @@ import yaml
 from frontage.config import parse_config
 from frontage.scenarios import render as R
 from frontage.scenarios import sprites as S
-from frontage.scenarios.catalog import DEMO_CONFIG, SCENARIOS
+from frontage.scenarios.catalog import DEMO_CONFIG, SCENARIOS, TRAFFIC
 
 
 def _media_present() -> bool:
@@ -328,6 +328,10 @@ EXPECTED = {
     "outside": [],
     "demo": [("shop-a", "illegal_parking", True), ("shop-b", "out_of_store_trading", True)],
     "camera_loop": [],  # shorter than the dwell: it only makes sense looped, as a live camera
+    "traffic_lane": [],
+    "stop_and_go": [],
+    "bus_stop": [],
+    "double_park": [("shop-b", "illegal_parking", True)],
 }
 
 
@@ -335,7 +339,7 @@ EXPECTED = {
 def test_catalog_scenarios_are_short_valid_and_expect_what_they_say(name):
     sc = SCENARIOS[name]
     cfg = parse_config(sc.config, name)
-    assert 40 <= sc.duration_s <= 90 or name == "camera_loop"
+    assert 40 <= sc.duration_s <= 90 or name == "camera_loop" or name in TRAFFIC
     cases = R.expected_cases(sc)
     assert [(c["shop_id"], c["kind"], c["cleared_at_s"] is not None) for c in cases] == EXPECTED[name]
     grace = {k.value: r.exit_grace_s for k, r in cfg.rules.items()}
@@ -380,3 +384,28 @@ def test_dwell_in_the_truth_counts_only_while_the_actor_stands_still():
     stop = R.Actor(BLOCK, [(0, 60, 150), (6, 150, 150), (10, 150, 150), (16, 240, 150)])
     (case,) = R.expected_cases(scenario([stop], duration=17))
     assert case["opened_at_s"] == 9.0
+
+
+def test_traffic_scenarios_are_as_busy_as_the_issue_asks():
+    from frontage.scenarios.catalog import STREET, traffic_config
+
+    lane = SCENARIOS["traffic_lane"]
+    assert lane.duration_s >= 600
+    # A vehicle enters the frontages every 2-6 s (platoon buses 2 s apart), for the whole ten minutes.
+    starts = sorted(a.visible_from for a in lane.actors)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert max(gaps) <= 6.0 and starts[-1] >= 580 and len(starts) >= 600 / 6
+    # Platoons of buses whose boxes overlap from one to the next, all the way up the street.
+    buses = sorted((a for a in lane.actors if a.sprite.name == "bus_blue"), key=lambda a: a.visible_from)
+    platoons = [(a, b) for a, b in zip(buses, buses[1:], strict=False)
+                if b.visible_from - a.visible_from <= 2.0 and a.keyframes[0][1] == b.keyframes[0][1]]  # fmt: skip
+    assert len(platoons) >= 10
+    for a, b in platoons:
+        for t in (b.visible_from + 1, b.visible_from + 3, b.visible_from + 6):
+            ax0, ay0, ax1, ay1 = a.object_box(t)
+            bx0, by0, bx1, by1 = b.object_box(t)
+            assert min(ay1, by1) > max(ay0, by0) and min(ax1, bx1) > max(ax0, bx0), (a.name, b.name, t)
+    # The bus stop: three buses of 20 s each at one spot, 5 s apart (70 s in all, more than the 60 s dwell).
+    stops = [a for a in SCENARIOS["bus_stop"].actors if a.name.startswith("stop_bus_")]
+    assert len(stops) == 3 and traffic_config("x.mp4")["rules"]["illegal_parking"]["dwell_s"] == 60
+    assert STREET[0][1] > 720  # vehicles come in from below the frame

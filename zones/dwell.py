@@ -3,11 +3,12 @@
 Time comes only from the frames' timestamps (seconds), so a recording replays the same at any speed. A false
 case reminds an innocent merchant and then escalates to the city, so every doubt goes against opening one:
 
-- **Only standing still counts.** An object comes to rest at a place (its box's ground point). Its dwell grows
-  while it is seen within `stationary.tolerance` of that place. A move away that lasts `stationary.window_s`
-  starts the dwell again at the new place, and so does an object seen moving away and then lost (it drove
-  off: whatever stands there next is another object). Moving traffic, a queue creeping forward and a chain of
-  vehicles through one spot never add up to a dwell.
+- **Only standing still counts.** An object is at rest once its ground point (the bottom-centre of its box) has
+  stayed within `stationary.tolerance` of one place for `stationary.window_s`; its dwell counts from when it
+  got there, and grows while it is seen at that place. Away from it (moving on, or parking a few metres
+  further) it accrues nothing until it has rested at a new place, where the dwell starts again. An object
+  seen moving away and then lost drove off: whatever stands there next is another object. Moving traffic, a
+  queue creeping forward and a chain of vehicles through one spot never add up to a dwell.
 - **Only evidence counts.** A frame the model saw, or one the change gate found unchanged since, is a sighting.
   A carried frame (a changed picture the model had no time for yet) is watched time but no sighting: the dwell
   across it counts only if the object is seen at its place afterwards. Unknown time (a changed picture the
@@ -29,7 +30,7 @@ case reminds an innocent merchant and then escalates to the city, so every doubt
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -98,8 +99,9 @@ class _Candidate:
     first_seen: float
     last_seen: float
     box: XYXY
-    rest: _Rest
+    rest: _Rest | None = None  # None until it has stood still somewhere
     u_seen: float = 0.0  # the tracker's unknown-time total at last_seen
+    recent: deque[tuple[float, XYXY, float]] = field(default_factory=deque)  # sightings (t, box, unknown total)
     classes: Counter[str] = field(default_factory=Counter)
     track_ids: set[int] = field(default_factory=set)
     entered: bool = False
@@ -140,7 +142,8 @@ class DwellTracker:
     def awaiting_look(self) -> bool:
         """Whether an object in view has reached its dwell and waits for a frame the model sees to open."""
         return any(
-            c.opened_t is None and c.rest.due_t is not None and c.last_seen == self._prev_sighting_t
+            c.opened_t is None and c.rest is not None and c.rest.due_t is not None
+            and c.last_seen == self._prev_sighting_t
             for c in self._cands
         )
 
@@ -162,10 +165,9 @@ class DwellTracker:
         seen_now: set[int] = set()
         for (det, shop_id), cand in zip(placed, self._match(placed), strict=True):
             if cand is None:
-                cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy, self._new_rest(det.xyxy, t))
+                cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy)
                 self._cands.append(cand)
-            else:
-                self._observe(cand, det.xyxy, t, active_from)
+            self._observe(cand, det.xyxy, t, active_from)
             cand.see(det, t, self._unknown)
             seen_now.add(id(cand))
         events: list[ViolationEvent] = []
@@ -176,14 +178,14 @@ class DwellTracker:
                     continue  # a flicker: dropped before it ever counted
                 cand.left = cand.left or cand.away_since is not None
                 if self._absent_s(cand, t) > self.rule.exit_grace_s:
-                    if cand.opened_t is not None:
+                    if cand.opened_t is not None and cand.rest is not None:
                         cleared_t = cand.last_seen + (self._unknown - cand.u_seen)
                         events.append(self._event(EventType.cleared, cand, t, cleared_t=cleared_t))
                     continue
             else:
                 cand.entered = cand.entered or t - cand.first_seen >= self.rule.entry_debounce_s
                 if evidence is Evidence.seen and active_from is not None and self._ready(cand, t):
-                    cand.opened_t = cand.rest.due_t
+                    cand.opened_t = cand.rest.due_t  # type: ignore[union-attr]
                     events.append(self._event(EventType.opened, cand, t))
             keep.append(cand)
         self._cands = keep
@@ -203,37 +205,57 @@ class DwellTracker:
     def _absent_s(self, cand: _Candidate, t: float) -> float:
         return t - cand.last_seen - (self._unknown - cand.u_seen)
 
-    def _new_rest(self, box: XYXY, t: float) -> _Rest:
-        rest = _Rest(box, since=t, t=t, u=self._unknown, steady_since=t)
-        if self.rule.dwell_s <= 0:
-            rest.due_t = t
-        return rest
-
     def _observe(self, cand: _Candidate, box: XYXY, t: float, active_from: float | None) -> None:
-        """A sighting of a known object: does it stand where it came to rest, and for how long now?"""
-        rest, st = cand.rest, self.rule.stationary
-        if ground_shift(box, rest.box) > st.tolerance:
-            if cand.away_since is None:
+        """A sighting: does the object stand where it came to rest, has it come to rest somewhere, for how long?"""
+        st = self.rule.stationary
+        recent = cand.recent
+        recent.append((t, box, self._unknown))
+        while recent and recent[0][0] < t - st.window_s - self.rule.exit_grace_s - 1.0:
+            recent.popleft()
+        rest = cand.rest
+        if rest is None or ground_shift(box, rest.box) > st.tolerance:
+            if rest is not None and cand.away_since is None:
                 cand.away_since = t
-            elif cand.left or t - cand.away_since >= st.window_s:  # it moved: any dwell starts again here
-                cand.rest, cand.away_since, cand.left = self._new_rest(box, t), None, False
+            since = self._still_since(cand, box)
+            if t - since >= st.window_s:
+                # It has stood still here for the window: at rest at a new place, dwell from when it got here.
+                cand.rest, cand.away_since, cand.left = _Rest(box, since, since, self._unknown, steady_since=since), \
+                    None, False  # fmt: skip
+                self._grow(cand.rest, t - since, t, active_from)
+                cand.rest.t = t
             return
         if cand.away_since is not None:  # back at its place after an excursion
             if cand.left:  # it drove off and was lost: what stands here now is another object
-                cand.rest = self._new_rest(box, t)
-            else:  # a passer-by clipping the box, jitter: the excursion adds no dwell
-                rest.t, rest.u, rest.steady_since = t, self._unknown, t
-            cand.away_since, cand.left = None, False
+                cand.rest, cand.away_since, cand.left = None, None, False
+                recent.clear()
+                recent.append((t, box, self._unknown))
+                return
+            # a passer-by clipping the box, jitter: the excursion adds no dwell
+            rest.t, rest.u, rest.steady_since = t, self._unknown, t
+            cand.away_since = None
             return
         unknown = self._unknown - rest.u
         known = t - rest.t - unknown
         if unknown > self.rule.exit_grace_s or known > self.rule.exit_grace_s:
-            cand.rest = self._new_rest(box, t)  # nobody can vouch for what stood here meanwhile
+            cand.rest = None  # nobody can vouch for what stood here meanwhile: it must show it rests again
+            recent.clear()
+            recent.append((t, box, self._unknown))
             return
         if unknown > 0 or t - cand.last_seen > st.window_s or rest.steady_since is None:
             rest.steady_since = t  # back after a longer gap: it must show once more that it stands still
         self._grow(rest, known, t, active_from)
         rest.t, rest.u = t, self._unknown
+
+    def _still_since(self, cand: _Candidate, box: XYXY) -> float:
+        """The earliest recent sighting from which on every sighting stood within the tolerance of `box`, with no
+        unknown time and no gap longer than the exit grace between them."""
+        tol, grace = self.rule.stationary.tolerance, self.rule.exit_grace_s
+        since, u_now = cand.recent[-1][0], cand.recent[-1][2]
+        for t_i, box_i, u_i in reversed(cand.recent):
+            if u_i != u_now or since - t_i > grace or ground_shift(box_i, box) > tol:
+                break
+            since = t_i
+        return since
 
     def _grow(self, rest: _Rest, add: float, t: float, active_from: float | None) -> None:
         """Add `add` seconds of standing still up to `t`; only what lies inside the rule's current active window."""
@@ -252,6 +274,7 @@ class DwellTracker:
         rest = cand.rest
         return (
             cand.entered
+            and rest is not None
             and cand.opened_t is None
             and cand.away_since is None
             and rest.due_t is not None
@@ -261,8 +284,15 @@ class DwellTracker:
 
     def _stationary(self, cand: _Candidate) -> bool:
         """Was it standing at its place when last seen (so a lost track may come back to it)? One seen moving away
-        is not: a different object may stand there next. One that rested only briefly has little dwell to lend."""
-        return cand.entered and cand.away_since is None and not cand.left
+        is not: a different object may stand there next. One not yet at rest must at least have been seen twice at
+        its last place; it has no dwell to lend, only the start of its stillness."""
+        if not cand.entered or cand.away_since is not None or cand.left:
+            return False
+        return cand.rest is not None or self._still_since(cand, cand.box) < cand.last_seen
+
+    @staticmethod
+    def _place(cand: _Candidate) -> XYXY:
+        return cand.rest.box if cand.rest is not None else cand.box
 
     # -- identity -----------------------------------------------------------------------------------------------
 
@@ -288,8 +318,8 @@ class DwellTracker:
         taken = {id(c) for c in out if c is not None}
         lost = [c for c in free if id(c) not in taken and self._stationary(c)]
         tol = self.rule.stationary.tolerance
-        self._assign(out, placed, lost, lambda c: c.rest.box, REASSOCIATE_IOU,
-                     lambda det, c: ground_shift(det.xyxy, c.rest.box) <= tol)  # fmt: skip
+        self._assign(out, placed, lost, self._place, REASSOCIATE_IOU,
+                     lambda det, c: ground_shift(det.xyxy, self._place(c)) <= tol)  # fmt: skip
         return out
 
     def _assign(self, out: list[_Candidate | None], placed: list[tuple[Detection, str]], cands: list[_Candidate],
@@ -323,9 +353,10 @@ class DwellTracker:
     def dwelling(self) -> list[DwellState]:
         """Objects in view that are accruing dwell and have no case yet: what a checkpoint saves."""
         return [
-            DwellState(c.key, c.shop_id, c.object_class, c.rest.box, c.first_seen, c.rest.t, c.rest.still_s)
+            DwellState(c.key, c.shop_id, c.object_class, c.rest.box, c.first_seen, c.rest.t,  # type: ignore[union-attr]
+                       c.rest.still_s)  # type: ignore[union-attr]  # fmt: skip
             for c in self._cands
-            if c.entered and c.opened_t is None and c.away_since is None and c.rest.still_s > 0
+            if c.entered and c.rest is not None and c.opened_t is None and c.away_since is None and c.rest.still_s > 0
         ]
 
     def restore_dwell(self, state: DwellState) -> None:
@@ -364,7 +395,7 @@ class DwellTracker:
             first_seen_t=c.first_seen,
             t=t,
             box=c.box,
-            dwell_s=c.rest.still_s if cleared_t is None else cleared_t - c.first_seen,
+            dwell_s=(c.rest.still_s if c.rest else 0.0) if cleared_t is None else cleared_t - c.first_seen,
             opened_t=c.opened_t,
             cleared_t=cleared_t,
         )

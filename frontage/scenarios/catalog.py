@@ -5,17 +5,26 @@ shops of configs/demo.yaml, loaded from that file so the demo config and its sce
 Times are chosen with margins the detector can keep: vehicles park 25 px or more inside a frontage, leave at
 least 10 s (more than exit_grace_s) before the clip ends, and at most one object of interest stands in a
 frontage at a time per rule, so each expected case belongs to one actor.
+
+The traffic scenarios (`TRAFFIC`) are streets as busy as real ones: vans, lorries and buses (real cut-outs)
+drive up the street through all three frontages, overlap, queue and stop. They run on `traffic_config`: the
+demo shops with a parking dwell of 60 s, longer than any stop that belongs to traffic (the bus at its stop,
+the queue at the lights), as a real deployment chooses it. They are rendered at 5 frames a second (the
+detector samples 1): ten minutes of street stay cheap to render and replay, and the motion between two
+sampled frames is the same as at 25.
 """
 
 from __future__ import annotations
 
 import copy
+import random
 from pathlib import Path
 
 import yaml
 
 from frontage.scenarios.render import Actor, Scenario
 from frontage.scenarios.sprites import (
+    BUS_BLUE,
     PERSON_COAT,
     PERSON_DARK,
     PLANTER,
@@ -107,6 +116,99 @@ def _scenario(name: str, duration_s: float, actors: list[Actor], description: st
     return Scenario(name, TRUCKS_STILL, duration_s, actors, _config(f"{name}.mp4"), description=description)
 
 
+# ---------------------------------------------------------------- busy streets
+
+TRAFFIC_DWELL_S = 60.0  # longer than any stop that belongs to traffic here (queue stops up to 25 s, bus stops 20 s)
+TRAFFIC_FPS = 5
+BUS_SCALE = 0.33
+PLATOON_S = 1.5  # buses in a platoon enter this far apart: each box overlaps the next one's
+# The street from below the frame to where vehicles vanish far off: (x, y, scale factor) and the seconds to get
+# there at pace 1. It runs through shop-a's, shop-b's and shop-c's frontages in turn.
+STREET = [(1000, 920, 1.0, 0.0), (990, 700, 1.0, 3.0), (995, 560, 0.9, 4.6), (1005, 400, 0.75, 7.0),
+          (1010, 300, 0.6, 10.0), (1010, 265, 0.5, 12.0)]  # fmt: skip
+# Lanes: sideways offset and pace (a slower lane never has a faster vehicle run through the one ahead).
+LANES = {"left": (-45.0, 1.0), "middle": (0.0, 1.25), "right": (45.0, 0.9)}
+VEHICLES = [(VAN_WHITE, VAN_SCALE), (VAN_WHITE_MIRRORED, VAN_SCALE), (TRUCK_GREEN, 1.0), (BUS_BLUE, BUS_SCALE)]
+
+
+def traffic_config(video: str) -> dict:
+    """The demo config for a busy street: parking dwell 60 s, grace 8 s, sampled once a second."""
+    data = _config(video)
+    data["detector"]["sample_fps"] = 1
+    data["rules"]["illegal_parking"].update(dwell_s=TRAFFIC_DWELL_S, exit_grace_s=8)
+    return data
+
+
+def drive_by(sprite: Sprite, scale: float, start: float, lane: str = "middle", name: str = "") -> Actor:
+    """Drive up the whole street in a lane, from below the frame until it vanishes far off."""
+    dx, pace = LANES[lane]
+    keys = [(start + t * pace, x + dx, y, f) for x, y, f, t in STREET]
+    return Actor(sprite, keys, scale=scale, visible_from=start, visible_until=keys[-1][0], name=name)
+
+
+def stop_on_the_way(sprite: Sprite, scale: float, start: float, stop: tuple[float, float], wait_s: float,
+                    name: str = "") -> Actor:  # fmt: skip
+    """Drive in from below, stand at `stop` (a point on the street) for wait_s, drive on up and vanish."""
+    x, y = stop
+    far = STREET[3:]
+    keys = [(start, x + 10, OFF_BOTTOM, 1.0), (start + 4, x, y, 1.0), (start + 4 + wait_s, x, y, 1.0)]
+    t0 = start + 4 + wait_s
+    keys += [(t0 + (t - far[0][3] + 2.5), fx + (x - 995), fy, f) for fx, fy, f, t in far]
+    return Actor(sprite, keys, scale=scale, visible_from=start, visible_until=keys[-1][0], name=name)
+
+
+def steady_traffic(start: float, end: float, seed: int, lanes: tuple[str, ...] = ("left", "middle", "right"),
+                   gap_s: tuple[float, float] = (2.0, 6.0), platoons: float = 0.25) -> list[Actor]:  # fmt: skip
+    """A vehicle into the street every 2-6 s, in turn through the lanes; now and then a platoon of two or three
+    buses 1.5 s apart, whose boxes overlap from one to the next."""
+    rng = random.Random(seed)
+    out: list[Actor] = []
+    free = dict.fromkeys(lanes, start)  # when each lane can take its next vehicle
+    t = start
+    while t < end:
+        lane = min(lanes, key=lambda name: (max(free[name], t), rng.random()))
+        t0 = max(free[lane], t)
+        if rng.random() < platoons:
+            for k in range(rng.choice((2, 3))):
+                out.append(drive_by(BUS_BLUE, BUS_SCALE, t0 + PLATOON_S * k, lane, name=f"bus_{len(out)}"))
+            free[lane] = t0 + PLATOON_S * k + 2.0
+        else:
+            sprite, scale = rng.choice(VEHICLES)
+            out.append(drive_by(sprite, scale, t0, lane, name=f"{sprite.name}_{len(out)}"))
+            free[lane] = t0 + 2.0
+        t = t0 + rng.uniform(*gap_s)
+    return out
+
+
+def stop_and_go(start: float, end: float, seed: int) -> list[Actor]:
+    """A queue at the lights: every vehicle moves one place up the street in 3 s, then the queue stands 10-25 s
+    (never as long as the dwell); a new vehicle joins at the back each time. The vehicle behind takes the place
+    the one ahead just left, box on box."""
+    rng = random.Random(seed)
+    places = [(1000, OFF_BOTTOM, 1.0), (992, 760, 1.0), (990, 650, 1.0), (995, 540, 0.9), (1000, 455, 0.8),
+              (1005, 385, 0.72), (1008, 325, 0.63), (1010, 285, 0.55), (1010, 262, 0.5)]  # fmt: skip
+    cycles, t = [], start
+    while t < end:
+        stand = rng.uniform(10, 25)
+        cycles.append((t, t + 3, t + 3 + stand))  # (moves off, arrives, moves off again)
+        t += 3 + stand
+    actors = []
+    for v in range(len(cycles)):
+        sprite, scale = VEHICLES[v % len(VEHICLES)]
+        keys = []
+        for k, (go, arrive, _) in enumerate(cycles[v:v + len(places) - 1]):
+            keys += [(go, *places[k]), (arrive, *places[k + 1])]
+        if keys:
+            actors.append(Actor(sprite, keys, scale=scale, visible_from=keys[0][0], visible_until=keys[-1][0],
+                                name=f"queue_{v}"))  # fmt: skip
+    return actors
+
+
+def _traffic(name: str, duration_s: float, actors: list[Actor], description: str) -> Scenario:
+    return Scenario(name, TRUCKS_STILL, duration_s, actors, traffic_config(f"{name}.mp4"), fps=TRAFFIC_FPS,
+                    description=description, depth_order=True)  # fmt: skip
+
+
 def build() -> dict[str, Scenario]:
     s = [
         _scenario(
@@ -170,7 +272,47 @@ def build() -> dict[str, Scenario]:
             "drives through all three and a van waits mid-street outside them (no case).",
         ),
     ]
+    bus_stop = (990.0, 520.0)  # in shop-b's frontage
+    s += [
+        _traffic(
+            "traffic_lane",
+            600,
+            steady_traffic(1.0, 585.0, seed=8),
+            "Ten minutes of a busy lane: a vehicle every 2-6 s drives up the street through all three frontages, "
+            "platoons of buses whose boxes overlap from one to the next among them: no case.",
+        ),
+        _traffic(
+            "stop_and_go",
+            240,
+            stop_and_go(1.0, 225.0, seed=5),
+            "A queue creeping up the street: each vehicle moves one place in 3 s, then stands 10-25 s, into the "
+            "place the one ahead just left; every vehicle spends minutes in the frontages: no case.",
+        ),
+        _traffic(
+            "bus_stop",
+            150,
+            [
+                *steady_traffic(1.0, 140.0, seed=3, lanes=("left",), gap_s=(5.0, 9.0), platoons=0.0),
+                stop_on_the_way(BUS_BLUE, BUS_SCALE, 20.0, bus_stop, 20, name="stop_bus_1"),
+                stop_on_the_way(BUS_BLUE, BUS_SCALE, 49.0, bus_stop, 20, name="stop_bus_2"),
+                stop_on_the_way(BUS_BLUE, BUS_SCALE, 78.0, bus_stop, 20, name="stop_bus_3"),
+            ],
+            "Three buses in turn stop 20 s at a stop in shop-b's frontage, the next arriving 5 s after the last "
+            "left (70 s of bus at the stop in all); cars pass beside them: no case.",
+        ),
+        _traffic(
+            "double_park",
+            300,
+            [
+                *steady_traffic(1.0, 290.0, seed=11, lanes=("left",), gap_s=(3.0, 6.0), platoons=0.1),
+                stop_on_the_way(VAN_WHITE_MIRRORED, VAN_SCALE, 21.0, (1025.0, 520.0), 180, name="delivery_van"),
+            ],
+            "A delivery van double-parks in shop-b's frontage for 3 minutes while traffic passes beside it and "
+            "in front of it: one case, opened 60 s after it stopped, cleared when it leaves.",
+        ),
+    ]
     return {sc.name: sc for sc in s}
 
 
 SCENARIOS: dict[str, Scenario] = build()
+TRAFFIC = ("traffic_lane", "stop_and_go", "bus_stop", "double_park")

@@ -105,6 +105,7 @@ class Scenario:
     fps: int = 25
     size: tuple[int, int] = (1280, 720)
     description: str = ""
+    depth_order: bool = False  # draw nearer actors (lower on the frame) over farther ones, as traffic overlaps
 
     @property
     def n_frames(self) -> int:
@@ -231,12 +232,15 @@ def paste(frame: np.ndarray, sprite: np.ndarray, alpha: np.ndarray, left: int, t
 
 
 def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.ndarray:
-    """The frame at time t: the still, then every visible actor in list order (later ones on top)."""
+    """The frame at time t: the still, then every visible actor in list order (later ones on top), or with
+    `depth_order` from the farthest (highest ground point on the frame) to the nearest."""
     frame = (background(scenario) if base is None else base).copy()
-    for actor in scenario.actors:
-        if actor.visible(t):
-            left, top, s = actor.placement(t)
-            paste(frame, load_sprite(actor.sprite, s), sprite_alpha(actor.sprite, s), left, top)
+    actors = [a for a in scenario.actors if a.visible(t)]
+    if scenario.depth_order:
+        actors.sort(key=lambda a: a.state(t)[1])
+    for actor in actors:
+        left, top, s = actor.placement(t)
+        paste(frame, load_sprite(actor.sprite, s), sprite_alpha(actor.sprite, s), left, top)
     return frame
 
 

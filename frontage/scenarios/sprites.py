@@ -201,11 +201,15 @@ TRUCK_GREEN = Sprite("truck_green", TRUCKS_STILL, (698, 194, 877, 382), "truck",
 CAR_DARK = Sprite("car_dark", TRUCKS_STILL, (928, 158, 992, 216), "car", (6, 6, 58, 52))
 # Geranium planter on the café terrace (bottom left): `potted plant` 0.3-0.7 when pasted on the street.
 PLANTER = Sprite("planter_geraniums", TRUCKS_STILL, (325, 535, 390, 600), "potted plant", (2, 8, 58, 65))
+# bus.jpg's blue city bus, front view: bus 0.82 at (34, 231, 800, 766); pasted at 0.3-0.4 onto the trucks still
+# anywhere on the street it reads as bus 0.58-0.81. The passers-by in front of it come along (people by a bus).
+BUS_BLUE = Sprite("bus_blue", BUS_PHOTO, (30, 225, 805, 772), "bus", (4, 6, 770, 541))
 # bus.jpg's passers-by, person 0.90 at (50, 398, 244, 903) and 0.90 at (221, 408, 343, 856); cut out with
 # GrabCut because the bus stands behind them.
 PERSON_COAT = Sprite("person_coat", BUS_PHOTO, (40, 388, 254, 913), "person", (10, 10, 204, 515), mask="grabcut")
 PERSON_DARK = Sprite("person_dark", BUS_PHOTO, (211, 398, 353, 866), "person", (10, 10, 132, 458), mask="grabcut")
 
 SPRITES: dict[str, Sprite] = {
-    s.name: s for s in (VAN_WHITE, VAN_WHITE_MIRRORED, TRUCK_GREEN, CAR_DARK, PLANTER, PERSON_COAT, PERSON_DARK)
+    s.name: s
+    for s in (VAN_WHITE, VAN_WHITE_MIRRORED, TRUCK_GREEN, CAR_DARK, BUS_BLUE, PLANTER, PERSON_COAT, PERSON_DARK)
 }
