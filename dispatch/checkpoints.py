@@ -1,9 +1,10 @@
-"""Dwell checkpoints: objects still waiting out their dwell, saved every few seconds, so a restart loses none.
+"""Dwell checkpoints: what the zone engine knows of the objects in the frontages, saved every few seconds.
 
 Open cases come back from the cases table; what has no case yet lives only in the zone engine's memory. A
-truck three seconds short of its dwell when the box restarts must not start from zero. The service saves
-`ZoneEngine.dwelling()` here on a timer and hands it back on start; times are stored as wall times and turned
-into seconds from the new process's start on the way back.
+truck three seconds short of its dwell when the box restarts must not start from zero, and a car that left a
+minute before the restart must not have its absence wiped out (its case would escalate instead of clearing).
+The service saves `ZoneEngine.checkpoint()` here on a timer and hands it back on start; times are stored as
+wall times and turned into seconds from the new process's start on the way back.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def save_dwelling(engine: Engine, camera_ids: Iterable[str], dwelling: Sequence[
                 first_seen_at=start + dt.timedelta(seconds=st.first_seen_t),
                 last_seen_at=start + dt.timedelta(seconds=st.last_seen_t),
                 still_s=st.still_s,
+                opened=st.opened,
+                absent_s=st.absent_s,
                 saved_at=now,
             )
             for cam, kind, st in dwelling
@@ -46,8 +49,8 @@ def save_dwelling(engine: Engine, camera_ids: Iterable[str], dwelling: Sequence[
 
 
 def load_dwelling(engine: Engine, camera_ids: Iterable[str], start: dt.datetime) -> list[Dwelling]:
-    """The last checkpoint of these cameras, in seconds from `start`; entries whose case opened meanwhile (it
-    comes back from the cases table instead) are left out."""
+    """The last checkpoint of these cameras, in seconds from `start`. An object whose case opened after the
+    checkpoint comes back as an open case seen at that checkpoint (absent 0)."""
     cams = list(camera_ids)
     with Session(engine) as s:
         rows = s.scalars(select(DwellCheckpointRow).where(DwellCheckpointRow.camera_id.in_(cams))).all()
@@ -65,8 +68,9 @@ def load_dwelling(engine: Engine, camera_ids: Iterable[str], start: dt.datetime)
                 first_seen_t=(r.first_seen_at - start).total_seconds(),
                 last_seen_t=(r.last_seen_at - start).total_seconds(),
                 still_s=r.still_s,
+                opened=r.opened or r.violation_key in opened,
+                absent_s=r.absent_s if r.opened else 0.0,
             ),
         )
         for r in rows
-        if r.violation_key not in opened
     ]

@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -99,7 +111,8 @@ class OutboxRow(Base):
 
 
 class DwellCheckpointRow(Base):
-    """An object still waiting out its dwell on a camera of this box, as last saved (zones.dwell.DwellState)."""
+    """An object in a frontage on a camera of this box, as last saved (zones.dwell.DwellState): the dwell of one
+    still waiting out its dwell_s, or how long one with an open case had been gone."""
 
     __tablename__ = "dwell_checkpoints"
 
@@ -112,6 +125,8 @@ class DwellCheckpointRow(Base):
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     still_s: Mapped[float] = mapped_column(Float)
+    opened: Mapped[bool] = mapped_column(Boolean, default=False)
+    absent_s: Mapped[float] = mapped_column(Float, default=0.0)
     saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

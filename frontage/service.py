@@ -105,9 +105,10 @@ def run_service(
     if restored:
         log.info("restored %d open violation(s) from the store", restored)
     cam_ids = [c.id for c in cfg.cameras]
-    dwelling = sum(zones.restore_dwell(cam, kind, st) for cam, kind, st in load_dwelling(engine, cam_ids, start))
-    if dwelling:
-        log.info("restored the dwell of %d object(s) from the last checkpoint", dwelling)
+    resumed = [st for cam, kind, st in load_dwelling(engine, cam_ids, start) if zones.resume(cam, kind, st)]
+    if resumed:
+        log.info("restored the dwell of %d object(s) and the absence of %d with open cases from the last checkpoint",
+                 sum(not st.opened for st in resumed), sum(st.opened for st in resumed))  # fmt: skip
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
 
@@ -177,7 +178,7 @@ def run_service(
 
     def checkpoint(now: dt.datetime) -> None:
         try:
-            save_dwelling(engine, cam_ids, zones.dwelling(), start, now)
+            save_dwelling(engine, cam_ids, zones.checkpoint(), start, now)
         except Exception:  # a store hiccup costs this checkpoint, not the cameras
             log.exception("dwell checkpoint not saved")
 

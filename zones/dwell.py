@@ -6,8 +6,10 @@ case reminds an innocent merchant and then escalates to the city, so every doubt
 - **Only standing still counts.** An object is at rest once its ground point (the bottom-centre of its box) has
   stayed within `stationary.tolerance` of one place for `stationary.window_s`; its dwell counts from when it
   got there, and grows while it is seen at that place. Away from it (moving on, or parking a few metres
-  further) it accrues nothing until it has rested at a new place, where the dwell starts again. An object
-  seen moving away and then lost drove off: whatever stands there next is another object. Moving traffic, a
+  further) for `window_s` it accrues nothing until it has rested at a new place, where the dwell starts again;
+  back at its place sooner, it never left (a passer-by clipped its box) and the time is bridged like a
+  detector miss. An object seen moving away and then lost drove off: whatever stands there next is another
+  object. Moving traffic, a
   queue creeping forward and a chain of vehicles through one spot never add up to a dwell.
 - **Only evidence counts.** A frame the model saw, or one the change gate found unchanged since, is a sighting.
   A carried frame (a changed picture the model had no time for yet) is watched time but no sighting: the dwell
@@ -68,7 +70,9 @@ class ViolationEvent:
 
 @dataclass(frozen=True)
 class DwellState:
-    """An object still waiting out its dwell, as the service saves it: enough to go on after a restart."""
+    """An object in a frontage, as the service checkpoints it: enough to go on after a restart. For an object
+    still waiting out its dwell, the dwell; for one whose case is open, how long it had been gone (the case
+    itself comes back from the store)."""
 
     key: str
     shop_id: str
@@ -77,6 +81,8 @@ class DwellState:
     first_seen_t: float
     last_seen_t: float  # its last sighting at rest
     still_s: float  # the dwell it has accrued
+    opened: bool = False  # its case is open
+    absent_s: float = 0.0  # watched time it had been out of sight when saved
 
 
 @dataclass
@@ -106,7 +112,7 @@ class _Candidate:
     track_ids: set[int] = field(default_factory=set)
     entered: bool = False
     opened_t: float | None = None
-    restored: bool = False  # an open case taken back after a restart; its grace starts at the camera's first frame
+    restored: float | None = None  # an open case taken back after a restart: how long it had been gone by then
     away_since: float | None = None  # first sighting away from its resting place, while that lasts
     left: bool = False  # seen moving away, then lost: it drove off
 
@@ -158,8 +164,8 @@ class DwellTracker:
             if d.cls in self.classes and (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None
         ]
         for cand in self._cands:
-            if cand.restored:  # nobody saw it leave while the process was down: the grace counts from here
-                cand.last_seen, cand.u_seen, cand.restored = t, self._unknown, False
+            if cand.restored is not None:  # nobody saw it leave while the process was down: its absence goes on
+                cand.last_seen, cand.u_seen, cand.restored = t - cand.restored, self._unknown, None  # from here
         since = active_since(local, self.rule.active_hours)
         active_from = None if since is None else t - (local - since).total_seconds()
         seen_now: set[int] = set()
@@ -230,10 +236,10 @@ class DwellTracker:
                 recent.clear()
                 recent.append((t, box, self._unknown))
                 return
-            # a passer-by clipping the box, jitter: the excursion adds no dwell
-            rest.t, rest.u, rest.steady_since = t, self._unknown, t
+            # Back within the window: a passer-by clipped its box, or jitter. It never left; like a miss, the time
+            # away is bridged (below), but it must show once more that it stands still before its case opens.
+            rest.steady_since = t
             cand.away_since = None
-            return
         unknown = self._unknown - rest.u
         known = t - rest.t - unknown
         if unknown > self.rule.exit_grace_s or known > self.rule.exit_grace_s:
@@ -350,19 +356,39 @@ class DwellTracker:
 
     # -- restarts -----------------------------------------------------------------------------------------------
 
-    def dwelling(self) -> list[DwellState]:
-        """Objects in view that are accruing dwell and have no case yet: what a checkpoint saves."""
-        return [
-            DwellState(c.key, c.shop_id, c.object_class, c.rest.box, c.first_seen, c.rest.t,  # type: ignore[union-attr]
-                       c.rest.still_s)  # type: ignore[union-attr]  # fmt: skip
-            for c in self._cands
-            if c.entered and c.rest is not None and c.opened_t is None and c.away_since is None and c.rest.still_s > 0
-        ]
+    def checkpoint(self) -> list[DwellState]:
+        """What a restart needs: objects at rest accruing dwell without a case yet, and how long each object with
+        an open case has been gone. Objects moving or not yet entered are left out: they have nothing to lose."""
+        out = []
+        for c in self._cands:
+            if c.opened_t is not None:
+                absent = 0.0 if self._last_t is None else max(0.0, self._absent_s(c, self._last_t))
+                out.append(DwellState(c.key, c.shop_id, c.object_class, c.box, c.first_seen, c.last_seen, 0.0,
+                                      opened=True, absent_s=absent))  # fmt: skip
+            elif c.entered and c.rest is not None and c.away_since is None and c.rest.still_s > 0:
+                out.append(DwellState(c.key, c.shop_id, c.object_class, c.rest.box, c.first_seen, c.rest.t,
+                                      c.rest.still_s))  # fmt: skip
+            elif c.entered and c.rest is None and c.recent and (since := self._still_since(c, c.box)) < c.last_seen:
+                # Standing still for less than the window so far: what it has stood counts after a restart too,
+                # once it shows again that it stands still.
+                out.append(DwellState(c.key, c.shop_id, c.object_class, c.box, c.first_seen, c.last_seen,
+                                      c.last_seen - since))  # fmt: skip
+        return out
 
-    def restore_dwell(self, state: DwellState) -> None:
-        """Take back an object's dwell after a restart. It goes on only if the object is seen at rest at its place
-        within the exit grace of its last sighting (the downtime is bridged like a detector miss), and must be
-        seen standing still for `window_s` again before its case opens; otherwise it is forgotten."""
+    def resume(self, state: DwellState) -> bool:
+        """Take back a checkpointed object after a restart; False if there is nothing to take it into.
+
+        An object still waiting out its dwell goes on only if it is seen at rest at its place within the exit
+        grace of its last sighting (the downtime is bridged like a detector miss), and must be seen standing
+        still for `window_s` again before its case opens; otherwise it is forgotten. For an open case (handed
+        back by `restore` first) the absence it had built up goes on from the camera's first frame: the
+        downtime is unknown time, it adds no absence but does not wipe out what was seen before."""
+        if state.opened:
+            for cand in self._cands:
+                if cand.key == state.key and cand.restored is not None:
+                    cand.restored = state.absent_s
+                    return True
+            return False
         rest = _Rest(state.box, since=state.last_seen_t - state.still_s, t=state.last_seen_t, u=self._unknown,
                      still_s=state.still_s, steady_since=None)  # fmt: skip
         if state.still_s >= self.rule.dwell_s:
@@ -371,6 +397,7 @@ class DwellTracker:
                           u_seen=self._unknown, entered=True)  # fmt: skip
         cand.classes[state.object_class] += 1
         self._cands.append(cand)
+        return True
 
     def restore(self, key: str, shop_id: str, box: XYXY, object_class: str, first_seen_t: float, opened_t: float,
                 t: float) -> None:  # fmt: skip
@@ -380,7 +407,7 @@ class DwellTracker:
         rest = _Rest(box, since=first_seen_t, t=t, u=self._unknown, still_s=max(0.0, opened_t - first_seen_t),
                      due_t=opened_t)  # fmt: skip
         cand = _Candidate(key, shop_id, first_seen_t, t, box, rest, u_seen=self._unknown, entered=True,
-                          opened_t=opened_t, restored=True)  # fmt: skip
+                          opened_t=opened_t, restored=0.0)  # fmt: skip
         cand.classes[object_class] += 1
         self._cands.append(cand)
 

@@ -38,17 +38,13 @@ class ZoneEngine:
                 return True
         return False
 
-    def restore_dwell(self, camera_id: str, kind: RuleKind, state: DwellState) -> bool:
-        """Hand back an object still waiting out its dwell (from a checkpoint); False if its camera or rule is gone."""
-        for tr in self._trackers.get(camera_id, []):
-            if tr.kind is kind:
-                tr.restore_dwell(state)
-                return True
-        return False
+    def resume(self, camera_id: str, kind: RuleKind, state: DwellState) -> bool:
+        """Hand back a checkpointed object (after `restore` of the open cases); False if it has no place to go."""
+        return any(tr.resume(state) for tr in self._trackers.get(camera_id, []) if tr.kind is kind)
 
-    def dwelling(self) -> list[tuple[str, RuleKind, DwellState]]:
-        """(camera, rule, state) of every object accruing dwell without a case yet: what a checkpoint saves."""
-        return [(cam, tr.kind, st) for cam, trs in self._trackers.items() for tr in trs for st in tr.dwelling()]
+    def checkpoint(self) -> list[tuple[str, RuleKind, DwellState]]:
+        """(camera, rule, state) of every object a restart must not forget: what a checkpoint saves."""
+        return [(cam, tr.kind, st) for cam, trs in self._trackers.items() for tr in trs for st in tr.checkpoint()]
 
     def awaiting_look(self, camera_id: str) -> bool:
         """Whether a case on this camera waits only for a frame the model sees (carried or unchanged frames never

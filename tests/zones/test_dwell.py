@@ -292,9 +292,8 @@ def test_box_jitter_and_a_passer_by_clipping_the_box_do_not_reset_the_dwell():
         else:
             frames.append((t, [at(x, tid=1)]))
     (o,) = opened(run(wide_tracker(), frames))
-    # 15 s of dwell plus the time from its last sighting at its place (11.5 s) to its return (14 s), which
-    # adds nothing: nobody can tell it stood still meanwhile. The dwell before the excursion is kept.
-    assert o.opened_t == pytest.approx(17.5)
+    # Back at its place within the window: it never left, the 2 s are bridged, the dwell is timed exactly.
+    assert o.opened_t == pytest.approx(15.0)
 
 
 # -- evidence: only what the model saw decides -------------------------------------------------------------------
@@ -366,13 +365,13 @@ def test_a_car_that_left_while_frames_were_carried_clears_at_its_last_sighting()
 def test_dwell_survives_a_restart_within_the_grace():
     before = wide_tracker()
     run(before, [(i * 0.5, [at(400, tid=5)]) for i in range(21)])  # 10 s standing, then the process dies
-    (state,) = before.dwelling()
+    (state,) = before.checkpoint()
     assert state.still_s == 10.0
     # The new process counts t from its own start, 14 s later: the checkpoint's times are shifted by that.
     shifted = type(state)(state.key, state.shop_id, state.object_class, state.box, state.first_seen_t - 14,
                           state.last_seen_t - 14, state.still_s)  # fmt: skip
     after = wide_tracker()
-    after.restore_dwell(shifted)
+    after.resume(shifted)
     ev = run(after, [(i * 0.5, [at(400, tid=1)]) for i in range(30)])  # back 4 s after its last sighting (-4 s)
     (o,) = opened(ev)
     assert o.key == state.key and o.opened_t == pytest.approx(15 - 14)  # the undisturbed time
@@ -383,11 +382,38 @@ def test_dwell_after_a_restart_longer_than_the_grace_starts_again_and_a_car_gone
     state = None
     tr = wide_tracker()
     run(tr, [(i * 0.5, [at(400)]) for i in range(21)])
-    (state,) = tr.dwelling()
+    (state,) = tr.checkpoint()
     late = wide_tracker()
-    late.restore_dwell(state)
+    late.resume(state)
     ev = run(late, [(10 + 7 + i * 0.5, [at(400)]) for i in range(40)])  # 7 s later: more than the 6 s grace
     assert [round(e.opened_t) for e in opened(ev)] == [17 + 15]
     gone = wide_tracker()
-    gone.restore_dwell(state)
-    assert run(gone, [(12 + i * 0.5, []) for i in range(20)]) == [] and gone.dwelling() == []
+    gone.resume(state)
+    assert run(gone, [(12 + i * 0.5, []) for i in range(20)]) == [] and gone.checkpoint() == []
+
+
+def test_an_open_case_keeps_the_absence_it_had_built_up_before_a_restart():
+    before = wide_tracker()
+    ev = run(before, [(i * 0.5, [at(400)]) for i in range(40)] + [(20 + i * 0.5, []) for i in range(8)])
+    assert [e.type for e in ev] == [EventType.opened]  # the car left at 19.5 s; 4 s of its 6 s grace are gone
+    states = {st.key: st for st in before.checkpoint()}
+    (gone,) = states.values()
+    assert gone.opened and gone.absent_s == pytest.approx(4.0)
+    after = wide_tracker()
+    after.restore(key=gone.key, shop_id="shop-w", box=gone.box, object_class="car", first_seen_t=-60,
+                  opened_t=-45, t=0.0)  # fmt: skip
+    assert after.resume(gone)
+    # The camera's first frames after the restart still do not show the car: the case clears 2 s later, not 6.
+    ev = run(after, [(i * 0.5, []) for i in range(10)])
+    assert [(e.type, e.t) for e in ev] == [(EventType.cleared, 2.5)]
+
+
+def test_an_object_not_yet_still_for_the_window_keeps_what_it_stood_across_a_restart():
+    before = wide_tracker()
+    run(before, [(i * 0.5, [at(400)]) for i in range(5)])  # 2 s standing: not yet at rest (window 3 s)
+    (state,) = before.checkpoint()
+    assert state.still_s == 2.0 and not state.opened
+    after = wide_tracker()
+    after.resume(state)
+    (o,) = opened(run(after, [(6 + i * 0.5, [at(400)]) for i in range(30)]))  # back 4 s after its last sighting
+    assert o.opened_t == pytest.approx(15.0)  # the undisturbed time: it stood from 0 s

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("first_seen_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("still_s", sa.Float(), nullable=False),
+        sa.Column("opened", sa.Boolean(), nullable=False),
+        sa.Column("absent_s", sa.Float(), nullable=False),
         sa.Column("saved_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
     )
 
