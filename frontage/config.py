@@ -342,8 +342,10 @@ class Config(Strict):
     dwell_checkpoint_s: float = Field(
         2.0,
         gt=0,
-        description="frontage run: how often the dwell of objects still waiting out their dwell_s is saved to the "
-        "store, so that a restart within the exit grace loses at most this much of it.",
+        description="frontage run: how often what the rules know of the objects in the frontages is saved to the "
+        "store (the dwell of each object still waiting out its dwell_s, the absence of each one with an open "
+        "case). A restart within the exit grace then loses no dwell, except of objects that arrived less than "
+        "this long before it.",
     )
 
     @field_validator("timezone")

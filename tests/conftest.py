@@ -70,3 +70,13 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def traffic_rendered(tmp_path_factory, assets_ready):
+    """The busy-street scenarios (frontage.scenarios.catalog.TRAFFIC), rendered once per session."""
+    from frontage.scenarios.catalog import SCENARIOS, TRAFFIC
+    from frontage.scenarios.render import render
+
+    out = tmp_path_factory.mktemp("traffic")
+    return {name: render(SCENARIOS[name], out) for name in TRAFFIC}

@@ -17,6 +17,7 @@ from frontage.scenarios.score import score
 pytestmark = pytest.mark.model
 
 E2E = ["park", "drive_through", "occluded_park", "goods", "neighbours", "outside", "demo"]
+TRAFFIC = ["traffic_lane", "stop_and_go", "bus_stop", "double_park"]
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +54,18 @@ def test_scenario_opens_exactly_the_expected_cases(name, rendered, weights, tmp_
     for case in report.cases:
         assert Path(case["snapshot"]).stat().st_size > 10_000  # a real annotated 720p frame
     assert abs(report.frames_inferred - report.duration_s * 2) <= 2  # sample_fps 2
+
+
+@pytest.mark.parametrize("name", TRAFFIC)
+def test_busy_street_opens_no_case_from_traffic(name, traffic_rendered, weights, tmp_path):
+    """Ten minutes of a busy lane, a stop-and-go queue, three buses in turn at one stop, a van double-parked among
+    passing traffic: zero false cases, and the double-parked van's case, on time."""
+    result = traffic_rendered[name]
+    report = run(result, weights, tmp_path)
+    s = score(truth(result), report.cases)
+    assert not s.spurious, f"FALSE CASES {s.spurious}"
+    assert not s.missed, f"missed {s.missed}\nall {report.cases}"
+    assert abs(report.frames_inferred - report.duration_s * 1) <= 2  # sample_fps 1
 
 
 def test_detections_file_replays_to_the_same_cases_as_the_video(rendered, weights, tmp_path):

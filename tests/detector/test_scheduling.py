@@ -181,3 +181,18 @@ def test_a_requested_look_sends_an_unchanged_picture_to_the_model_and_slow_looks
     sched.step(frames(["a"], 50, 3, clock), 1.0, lambda cam, d, img, ev: got.append(ev))
     assert got[-1] is Evidence.seen and len(model.seen) == 2
     assert sched.stats["a"]["check_period_s"] == pytest.approx(4.1)  # the model's looks, 4.1 s apart
+
+
+def test_a_seen_frame_reaches_the_rules_with_the_very_picture_the_model_saw():
+    # The rules open a case only on a `seen` frame and take its image for the evidence snapshot.
+    clock = Clock()
+    sched, model = make(["a", "b"], clock, cost=1.0, round_s=0.5)
+    shown = []
+    model_in = []
+    detect = model.detect
+    model.detect = lambda images: (model_in.extend(id(i) for i in images), detect(images))[1]
+    for seq in (1, 2, 3):
+        fr = {c: LatestFrame(picture(30 * seq + k), seq, float(seq), clock.t) for k, c in enumerate("ab")}
+        sched.step(fr, float(seq), lambda cam, d, img, ev: shown.append((id(img), ev)))
+    seen = [img for img, ev in shown if ev is Evidence.seen]
+    assert seen and seen == model_in  # every seen frame is one the model got, in order; none other is `seen`
