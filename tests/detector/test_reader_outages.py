@@ -8,12 +8,11 @@ attempt it would make against the dead server, in well under a second, and its c
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,38 +20,12 @@ import pytest
 
 from bench.decode import render_clip
 from detector.readers import CameraState, ReaderClock, ReaderConfig, StreamReader
+from tests.detector.reader_helpers import running, seq, wait_for
 from tests.rtsp.harness import RtspServer, require_gstreamer, stable_port
 
 BACK_WITHIN_S = 5.0  # the requirement: back within this long of the camera's return
 CFG = ReaderConfig()  # the defaults are what is under test
 CAP_S = max(CFG.backoff_max_s, CFG.offline_retry_s)  # the longest wait a network failure may cause
-
-
-def wait_for(pred: Callable[[], bool], timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
-
-
-@contextlib.contextmanager
-def running(*readers: StreamReader) -> Iterator[None]:
-    for r in readers:
-        r.start()
-    try:
-        yield
-    finally:
-        for r in readers:
-            r.stop()
-        for r in readers:
-            assert r.stop(timeout=10), f"{r.camera_id} did not stop"
-
-
-def seq(reader: StreamReader) -> int:
-    frame = reader.latest()
-    return frame.seq if frame else 0
 
 
 class OutageClock(ReaderClock):

@@ -6,11 +6,10 @@ real H.264 from a real street still, so the decoder sees what a camera sends.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +19,7 @@ import pytest
 
 from bench.decode import render_clip
 from detector.readers import ReaderConfig, SampledDecoder, StreamReader, backoff_delay
+from tests.detector.reader_helpers import running, seq, wait_for
 from tests.rtsp.harness import RtspServer, TcpServer, require_gstreamer
 
 FAST = ReaderConfig(
@@ -32,33 +32,6 @@ FAST = ReaderConfig(
     offline_retry_s=5.0,
     seed=7,
 )
-
-
-def wait_for(pred: Callable[[], bool], timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
-@contextlib.contextmanager
-def running(*readers: StreamReader) -> Iterator[None]:
-    for r in readers:
-        r.start()
-    try:
-        yield
-    finally:
-        for r in readers:
-            r.stop()
-        for r in readers:
-            assert r.stop(timeout=5), f"{r.camera_id} did not stop"
-
-
-def seq(reader: StreamReader) -> int:
-    frame = reader.latest()
-    return frame.seq if frame else 0
 
 
 # -- no server needed ---------------------------------------------------------------------------------------------
