@@ -3,7 +3,7 @@
     python -m bench.replay_scenarios [--out bench-out] [--weights W] [NAME ...]
 
 Each replay runs as its own `frontage replay` process, so its peak RSS is that of one replay alone.
-The real-time factor is video seconds per wall second (720p, 25 fps, sample_fps 2).
+The real-time factor is video seconds per wall second (720p; 25 fps at sample_fps 2, the busy streets 5 fps at 1).
 """
 
 from __future__ import annotations
