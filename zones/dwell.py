@@ -4,12 +4,13 @@ Time comes only from the frames' timestamps (seconds), so a recording replays th
 case reminds an innocent merchant and then escalates to the city, so every doubt goes against opening one:
 
 - **Only standing still counts.** An object is at rest once its ground point (the bottom-centre of its box) has
-  stayed within `stationary.tolerance` of one place for `stationary.window_s`; its dwell counts from when it
-  got there, and grows while it is seen at that place. Away from it (moving on, or parking a few metres
+  stayed within `stationary.tolerance` of one place for `stationary.window_s`, seen there in every frame (a
+  flow of vehicles through one spot is seen there now and then, a parked one all the time); its dwell counts
+  from when it got there, and grows while it is seen at that place. Away from it (moving on, or parking a few metres
   further) for `window_s` it accrues nothing until it has rested at a new place, where the dwell starts again;
   back at its place sooner, it never left (a passer-by clipped its box) and the time is bridged like a
   detector miss. An object seen moving away and then lost drove off: whatever stands there next is another
-  object. Moving traffic, a
+  object: its case clears, and the next one gets its own (the tracker may even hand it the same id). Moving traffic, a
   queue creeping forward and a chain of vehicles through one spot never add up to a dwell.
 - **Only evidence counts.** A frame the model saw, or one the change gate found unchanged since, is a sighting.
   A carried frame (a changed picture the model had no time for yet) is watched time but no sighting: the dwell
@@ -18,7 +19,8 @@ case reminds an innocent merchant and then escalates to the city, so every doubt
   the camera was dark) adds no dwell and counts no absence, so it never clears a case either. An object that
   waited out unknown time longer than the grace starts its dwell again.
 - **Identity.** A detection continues an object by the tracker's id, or by box overlap with an object seen on
-  the previous frame, within one class group. An object lost for a while is re-associated only if it was
+  the previous frame that the tracker never named (the first sighting of a new object never continues a
+  tracked one), within one class group. An object lost for a while is re-associated only if it was
   stationary when lost and the new box stands at its place (`REASSOCIATE_IOU` with its resting box).
 - An entered object (seen in every frame for `entry_debounce_s`: flickers never start a case) may be missed
   for up to `exit_grace_s` and keeps its dwell.
@@ -107,7 +109,8 @@ class _Candidate:
     box: XYXY
     rest: _Rest | None = None  # None until it has stood still somewhere
     u_seen: float = 0.0  # the tracker's unknown-time total at last_seen
-    recent: deque[tuple[float, XYXY, float]] = field(default_factory=deque)  # sightings (t, box, unknown total)
+    # recent sightings: (t, box, the tracker's unknown-time total, the tracker's sighting-frame number)
+    recent: deque[tuple[float, XYXY, float, int]] = field(default_factory=deque)
     classes: Counter[str] = field(default_factory=Counter)
     track_ids: set[int] = field(default_factory=set)
     entered: bool = False
@@ -142,6 +145,7 @@ class DwellTracker:
         self._last_t: float | None = None
         self._last_evidence = Evidence.seen
         self._prev_sighting_t: float | None = None  # the last frame that was a sighting
+        self._sightings = 0  # frames that were sightings so far
         self._unknown = 0.0  # seconds of unknown time so far (see the module docstring)
 
     @property
@@ -158,21 +162,28 @@ class DwellTracker:
         self._account(t, evidence)
         if evidence not in SIGHTINGS:
             return []  # carried or unknown: no detection here is a sighting, no absence either
-        placed = [
-            (d, z.shop_id)
-            for d in detections
-            if d.cls in self.classes and (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None
-        ]
+        self._sightings += 1
+        placed: list[tuple[Detection, str]] = []
+        loose: list[Detection] = []  # outside every frontage: a sighting only of an object standing at its edge
+        for d in detections:
+            if d.cls in self.classes:
+                z = assign_zone(d.xyxy, self.zones, self.rule.presence)
+                placed.append((d, z.shop_id)) if z is not None else loose.append(d)
         for cand in self._cands:
             if cand.restored is not None:  # nobody saw it leave while the process was down: its absence goes on
                 cand.last_seen, cand.u_seen, cand.restored = t - cand.restored, self._unknown, None  # from here
         since = active_since(local, self.rule.active_hours)
         active_from = None if since is None else t - (local - since).total_seconds()
         seen_now: set[int] = set()
-        for (det, shop_id), cand in zip(placed, self._match(placed), strict=True):
+        matched = self._match(placed)
+        for (det, shop_id), cand in zip(placed, matched, strict=True):
             if cand is None:
                 cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy)
                 self._cands.append(cand)
+            self._observe(cand, det.xyxy, t, active_from)
+            cand.see(det, t, self._unknown)
+            seen_now.add(id(cand))
+        for det, cand in self._at_the_edge(loose, [c for c in self._cands if id(c) not in seen_now]):
             self._observe(cand, det.xyxy, t, active_from)
             cand.see(det, t, self._unknown)
             seen_now.add(id(cand))
@@ -185,7 +196,10 @@ class DwellTracker:
                 cand.left = cand.left or cand.away_since is not None
                 if self._absent_s(cand, t) > self.rule.exit_grace_s:
                     if cand.opened_t is not None and cand.rest is not None:
-                        cleared_t = cand.last_seen + (self._unknown - cand.u_seen)
+                        # Last seen at its place (one that drove off left it then), or after that the end of a
+                        # stretch nobody could see.
+                        seen, u = (cand.rest.t, cand.rest.u) if cand.left else (cand.last_seen, cand.u_seen)
+                        cleared_t = seen + (self._unknown - u)
                         events.append(self._event(EventType.cleared, cand, t, cleared_t=cleared_t))
                     continue
             else:
@@ -215,7 +229,7 @@ class DwellTracker:
         """A sighting: does the object stand where it came to rest, has it come to rest somewhere, for how long?"""
         st = self.rule.stationary
         recent = cand.recent
-        recent.append((t, box, self._unknown))
+        recent.append((t, box, self._unknown, self._sightings))
         while recent and recent[0][0] < t - st.window_s - self.rule.exit_grace_s - 1.0:
             recent.popleft()
         rest = cand.rest
@@ -230,12 +244,7 @@ class DwellTracker:
                 self._grow(cand.rest, t - since, t, active_from)
                 cand.rest.t = t
             return
-        if cand.away_since is not None:  # back at its place after an excursion
-            if cand.left:  # it drove off and was lost: what stands here now is another object
-                cand.rest, cand.away_since, cand.left = None, None, False
-                recent.clear()
-                recent.append((t, box, self._unknown))
-                return
+        if cand.away_since is not None:  # back at its place after an excursion (one that drove off matches nothing)
             # Back within the window: a passer-by clipped its box, or jitter. It never left; like a miss, the time
             # away is bridged (below), but it must show once more that it stands still before its case opens.
             rest.steady_since = t
@@ -245,7 +254,7 @@ class DwellTracker:
         if unknown > self.rule.exit_grace_s or known > self.rule.exit_grace_s:
             cand.rest = None  # nobody can vouch for what stood here meanwhile: it must show it rests again
             recent.clear()
-            recent.append((t, box, self._unknown))
+            recent.append((t, box, self._unknown, self._sightings))
             return
         if unknown > 0 or t - cand.last_seen > st.window_s or rest.steady_since is None:
             rest.steady_since = t  # back after a longer gap: it must show once more that it stands still
@@ -253,14 +262,15 @@ class DwellTracker:
         rest.t, rest.u = t, self._unknown
 
     def _still_since(self, cand: _Candidate, box: XYXY) -> float:
-        """The earliest recent sighting from which on every sighting stood within the tolerance of `box`, with no
-        unknown time and no gap longer than the exit grace between them."""
-        tol, grace = self.rule.stationary.tolerance, self.rule.exit_grace_s
-        since, u_now = cand.recent[-1][0], cand.recent[-1][2]
-        for t_i, box_i, u_i in reversed(cand.recent):
-            if u_i != u_now or since - t_i > grace or ground_shift(box_i, box) > tol:
+        """The earliest recent sighting from which on the object was seen in every frame, each time within the
+        tolerance of `box`, with no unknown time between. A miss breaks it: vehicles flowing through one spot
+        are each seen there now and then, and their sightings must not add up to one that stands."""
+        tol = self.rule.stationary.tolerance
+        since, u_now, n_next = cand.recent[-1][0], cand.recent[-1][2], cand.recent[-1][3] + 1
+        for t_i, box_i, u_i, n_i in reversed(cand.recent):
+            if u_i != u_now or n_i != n_next - 1 or ground_shift(box_i, box) > tol:
                 break
-            since = t_i
+            since, n_next = t_i, n_i
         return since
 
     def _grow(self, rest: _Rest, add: float, t: float, active_from: float | None) -> None:
@@ -306,26 +316,62 @@ class DwellTracker:
         return cls in self._groups.get(cand.object_class, {cand.object_class})
 
     def _match(self, placed: list[tuple[Detection, str]]) -> list[_Candidate | None]:
-        """Same track id first; then box overlap with an object seen on the previous frame; last, a lost object
-        that was stationary, at its own place."""
+        """Who is who. First an object at rest claims the detection standing at its place, whatever its track id:
+        the tracker's ids jump between a parked van and the traffic passing in front of it, its place does not.
+        Then the same track id; then box overlap with an object seen on the previous frame that the tracker never
+        named; last, an object not yet at rest but seen twice at its last place, lost a moment, at that place."""
         out: list[_Candidate | None] = [None] * len(placed)
-        free = list(self._cands)
+        tol = self.rule.stationary.tolerance
+
+        def at_place(det: Detection, c: _Candidate) -> bool:
+            return ground_shift(det.xyxy, self._place(c)) <= tol
+
+        def claims(det: Detection, c: _Candidate) -> bool:
+            # Not once the tracker followed it away and what stands at its place now has an id of its own (the
+            # next bus pulling in as the last one pulls out), nor once it drove off and was lost.
+            moved_off = c.away_since is not None and det.track_id is not None and det.track_id not in c.track_ids
+            return at_place(det, c) and not moved_off
+
+        self._assign(out, placed, [c for c in self._cands if c.rest is not None and not c.left], self._place,
+                     REASSOCIATE_IOU, claims)  # fmt: skip
+        free = [c for c in self._cands if all(c is not o for o in out)]
         for i, (det, shop_id) in enumerate(placed):
-            if det.track_id is None:
+            if det.track_id is None or out[i] is not None:
                 continue
             for cand in free:
+                if cand.left:  # it drove off: the tracker may hand its id to the next one in its place
+                    continue
                 if cand.shop_id == shop_id and det.track_id in cand.track_ids and self._compatible(det.cls, cand):
                     out[i] = cand
                     free.remove(cand)
                     break
-        # The tracker tells two objects apart: a detection under another track id never follows a tracked one.
+        # The tracker tells objects apart: nothing follows by overlap alone an object the tracker has named (a new
+        # object's first sighting has no id yet; one the tracker lost a moment is taken back at its place).
         self._assign(out, placed, [c for c in free if c.last_seen == self._prev_sighting_t], lambda c: c.box,
-                     FOLLOW_IOU, lambda det, c: det.track_id is None or not c.track_ids)  # fmt: skip
-        taken = {id(c) for c in out if c is not None}
-        lost = [c for c in free if id(c) not in taken and self._stationary(c)]
+                     FOLLOW_IOU, lambda det, c: not c.track_ids)  # fmt: skip
+        lost = [c for c in free if all(c is not o for o in out) and self._stationary(c)]
+        self._assign(out, placed, lost, self._place, REASSOCIATE_IOU, at_place)
+        return out
+
+    def _at_the_edge(self, loose: list[Detection], cands: list[_Candidate]) -> list[tuple[Detection, _Candidate]]:
+        """Detections outside every frontage that are an entered object of ours standing on its edge: its ground
+        point jitters across the line from frame to frame. Only at its own place (as for a lost object) and never
+        under another track id; an object driving out of its frontage is not at its place, so it goes absent.
+        One that was never clearly inside (for the entry debounce) never enters this way."""
         tol = self.rule.stationary.tolerance
-        self._assign(out, placed, lost, self._place, REASSOCIATE_IOU,
-                     lambda det, c: ground_shift(det.xyxy, self._place(c)) <= tol)  # fmt: skip
+        out: list[tuple[Detection, _Candidate]] = []
+        taken: set[int] = set()
+        for det in loose:
+            best = max(
+                ((iou(det.xyxy, self._place(c)), c) for c in cands
+                 if c.entered and id(c) not in taken and self._compatible(det.cls, c)
+                 and (det.track_id is None or not c.track_ids or det.track_id in c.track_ids)
+                 and ground_shift(det.xyxy, self._place(c)) <= tol),
+                key=lambda sc: sc[0], default=None,
+            )  # fmt: skip
+            if best is not None and best[0] >= REASSOCIATE_IOU:
+                out.append((det, best[1]))
+                taken.add(id(best[1]))
         return out
 
     def _assign(self, out: list[_Candidate | None], placed: list[tuple[Detection, str]], cands: list[_Candidate],
