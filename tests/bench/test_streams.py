@@ -67,3 +67,15 @@ def test_position_interpolates_polls_and_runs_at_real_speed_outside_them():
 def test_a_reconnect_starts_the_stream_again_from_its_first_frame():
     polls = [(0.0, 0, 0), (1.0, 25, 0), (2.0, 50, 0), (3.0, 60, 1), (4.0, 85, 1)]
     assert sessions(polls) == [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (3.0, 0.4), (4.0, 1.4)]
+
+
+def test_busy_cameras_spread_evenly_and_each_double_park_van_falls_due_inside_the_window():
+    from bench.cameras import DWELL_S, busy_offset, is_busy
+
+    assert [is_busy(i, 50) for i in range(4)] == [False, True, False, True]
+    assert sum(is_busy(i, 25) for i in range(16)) == 4 and not any(is_busy(i, 0) for i in range(8))
+    plans = [busy_offset(k, warmup_s=20, seconds=40) for k in range(16)]
+    assert [name for name, _ in plans[:4]] == ["double_park", "traffic_lane"] * 2
+    assert len({(name, round(o, 1)) for name, o in plans}) == 16  # no two cameras show the same moment
+    for _, offset in plans[::2]:  # the van stops 25 s into double_park
+        assert 20 <= 25 - offset + DWELL_S <= 20 + 40 - 5
