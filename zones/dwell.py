@@ -3,25 +3,28 @@
 Time comes only from the frames' timestamps (seconds), so a recording replays the same at any speed. A false
 case reminds an innocent merchant and then escalates to the city, so every doubt goes against opening one:
 
-- **Only standing still counts.** An object is at rest once its ground point (the bottom-centre of its box) has
-  stayed within `stationary.tolerance` of one place for `stationary.window_s`, seen there in every frame (a
-  flow of vehicles through one spot is seen there now and then, a parked one all the time); its dwell counts
-  from when it got there, and grows while it is seen at that place. Away from it (moving on, or parking a few metres
-  further) for `window_s` it accrues nothing until it has rested at a new place, where the dwell starts again;
-  back at its place sooner, it never left (a passer-by clipped its box) and the time is bridged like a
-  detector miss. An object seen moving away and then lost drove off: whatever stands there next is another
-  object: its case clears, and the next one gets its own (the tracker may even hand it the same id). Moving traffic, a
-  queue creeping forward and a chain of vehicles through one spot never add up to a dwell.
+- **Only standing still counts.** An object is at rest once its ground point (the bottom-centre of its box)
+  has stayed within `stationary.tolerance` of one place for `stationary.window_s`, seen there in every frame
+  (vehicles flowing through one spot are each seen there now and then; a parked one all the time). Its dwell
+  counts from when it got there and grows while it is seen at that place.
+  - Away from it (moving on, or parking a few metres further) it accrues nothing until it has rested at a new
+    place, where the dwell starts again. Back at its place within the window, it never left (a passer-by
+    clipped its box): the time is bridged like a detector miss.
+  - An object seen moving away and then lost drove off. It matches nothing any more and its case clears at
+    its last sighting at its place; whatever stands there next gets its own dwell, even under the same track
+    id (the tracker picks a lost track up at the same place).
+  - So moving traffic, a queue creeping forward and a chain of vehicles through one spot never add up.
 - **Only evidence counts.** A frame the model saw, or one the change gate found unchanged since, is a sighting.
   A carried frame (a changed picture the model had no time for yet) is watched time but no sighting: the dwell
   across it counts only if the object is seen at its place afterwards. Unknown time (a changed picture the
   model has not looked at for longer than the carry allowance, or a gap in the frames longer than the grace:
   the camera was dark) adds no dwell and counts no absence, so it never clears a case either. An object that
   waited out unknown time longer than the grace starts its dwell again.
-- **Identity.** A detection continues an object by the tracker's id, or by box overlap with an object seen on
-  the previous frame that the tracker never named (the first sighting of a new object never continues a
-  tracked one), within one class group. An object lost for a while is re-associated only if it was
-  stationary when lost and the new box stands at its place (`REASSOCIATE_IOU` with its resting box).
+- **Identity.** First an object at rest claims the detection standing at its place, whatever the track id (the
+  tracker's ids jump between a parked van and the traffic passing in front of it; its place does not). Then
+  the tracker's id; then box overlap with an object seen on the previous frame that the tracker never named
+  (a new object's first sighting never continues a tracked one), always within one class group. A detection
+  just outside every frontage is a sighting of an entered object standing on the frontage's edge there.
 - An entered object (seen in every frame for `entry_debounce_s`: flickers never start a case) may be missed
   for up to `exit_grace_s` and keeps its dwell.
 - **Opening.** A violation opens on a frame the model saw, with the object in it, at rest, and seen at rest
@@ -166,9 +169,12 @@ class DwellTracker:
         placed: list[tuple[Detection, str]] = []
         loose: list[Detection] = []  # outside every frontage: a sighting only of an object standing at its edge
         for d in detections:
-            if d.cls in self.classes:
-                z = assign_zone(d.xyxy, self.zones, self.rule.presence)
-                placed.append((d, z.shop_id)) if z is not None else loose.append(d)
+            if d.cls not in self.classes:
+                continue
+            if (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None:
+                placed.append((d, z.shop_id))
+            else:
+                loose.append(d)
         for cand in self._cands:
             if cand.restored is not None:  # nobody saw it leave while the process was down: its absence goes on
                 cand.last_seen, cand.u_seen, cand.restored = t - cand.restored, self._unknown, None  # from here
@@ -298,13 +304,10 @@ class DwellTracker:
             and t - rest.steady_since >= self.rule.stationary.window_s
         )
 
-    def _stationary(self, cand: _Candidate) -> bool:
-        """Was it standing at its place when last seen (so a lost track may come back to it)? One seen moving away
-        is not: a different object may stand there next. One not yet at rest must at least have been seen twice at
-        its last place; it has no dwell to lend, only the start of its stillness."""
-        if not cand.entered or cand.away_since is not None or cand.left:
-            return False
-        return cand.rest is not None or self._still_since(cand, cand.box) < cand.last_seen
+    def _settling(self, cand: _Candidate) -> bool:
+        """Not at rest yet, but seen at least twice in a row at its last place: if lost a moment, the detection at
+        that place may take it up again. It has no dwell to lend, only the start of its stillness."""
+        return cand.entered and cand.rest is None and self._still_since(cand, cand.box) < cand.last_seen
 
     @staticmethod
     def _place(cand: _Candidate) -> XYXY:
@@ -349,8 +352,8 @@ class DwellTracker:
         # object's first sighting has no id yet; one the tracker lost a moment is taken back at its place).
         self._assign(out, placed, [c for c in free if c.last_seen == self._prev_sighting_t], lambda c: c.box,
                      FOLLOW_IOU, lambda det, c: not c.track_ids)  # fmt: skip
-        lost = [c for c in free if all(c is not o for o in out) and self._stationary(c)]
-        self._assign(out, placed, lost, self._place, REASSOCIATE_IOU, at_place)
+        settling = [c for c in free if all(c is not o for o in out) and self._settling(c)]
+        self._assign(out, placed, settling, self._place, REASSOCIATE_IOU, at_place)
         return out
 
     def _at_the_edge(self, loose: list[Detection], cands: list[_Candidate]) -> list[tuple[Detection, _Candidate]]:
