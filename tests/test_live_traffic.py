@@ -68,6 +68,7 @@ def config(tmp: Path, urls: list[str]) -> Path:
         for shop in shops
     ]
     cfg["api"] = {"tokens": [{"name": "ops", "role": "operator", "token": TOKEN}]}
+    cfg["detector"]["max_carry_s"] = 1.0  # carried detections go unknown sooner: more of the time is unknown
     path = tmp / "traffic-live.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -131,7 +132,7 @@ def test_more_busy_cameras_than_the_cores_serve_open_no_false_case(tmp_path, tra
     assert all(c["state"] == "online" for c in cams.values()), {k: c["state"] for k, c in cams.items()}
     periods = sorted(d["check_period_s"] for d in details)
     assert periods[len(periods) // 2] > 1.2, periods  # the median camera is looked at less than once a second
-    assert sum(d["frames_unknown"] for d in details) > 0
+    assert sum(d["frames_deferred"] for d in details) > 0 and sum(d["frames_unknown"] for d in details) > 0
     assert "frontage_camera_check_period_s{" in metrics and "frontage_camera_frames_unknown{" in metrics
     print(f"{len(cases)} case(s); check periods {periods}; unknown frames "
           f"{sum(d['frames_unknown'] for d in details)}")  # fmt: skip
