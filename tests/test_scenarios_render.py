@@ -409,3 +409,10 @@ def test_traffic_scenarios_are_as_busy_as_the_issue_asks():
     stops = [a for a in SCENARIOS["bus_stop"].actors if a.name.startswith("stop_bus_")]
     assert len(stops) == 3 and traffic_config("x.mp4")["rules"]["illegal_parking"]["dwell_s"] == 60
     assert STREET[0][1] > 720  # vehicles come in from below the frame
+
+
+def test_light_changes_slowly_or_at_once_and_darkens_the_whole_frame(media):
+    sc = dataclasses.replace(scenario([]), light=((0, 1.0), (10, 0.5), (20, 0.5), (20, 0.8)))
+    assert [sc.gain(t) for t in (0, 5, 10, 19.9, 20, 30)] == [1.0, 0.75, 0.5, 0.5, 0.8, 0.8]
+    assert scenario([]).gain(3) == 1.0  # no light keyframes: the still as it is
+    assert [int(R.compose(sc, t).mean()) for t in (0, 10, 25)] == [90, 45, 72]  # the grey still, 90

@@ -204,9 +204,20 @@ def stop_and_go(start: float, end: float, seed: int) -> list[Actor]:
     return actors
 
 
-def _traffic(name: str, duration_s: float, actors: list[Actor], description: str) -> Scenario:
+def _traffic(name: str, duration_s: float, actors: list[Actor], description: str,
+             light: tuple[tuple[float, float], ...] = ()) -> Scenario:  # fmt: skip
     return Scenario(name, TRUCKS_STILL, duration_s, actors, traffic_config(f"{name}.mp4"), fps=TRAFFIC_FPS,
-                    description=description, depth_order=True)  # fmt: skip
+                    description=description, depth_order=True, light=light)  # fmt: skip
+
+
+def standing_by(x: float, y: float, start: float, stay_s: float) -> list[Actor]:
+    """Two people who walk up to (x, y), stand there stay_s, and walk on."""
+    out = []
+    for sprite, dx in ((PERSON_COAT, -35.0), (PERSON_DARK, 35.0)):
+        keys = [(start, x + dx + 300, y), (start + 4, x + dx, y), (start + 4 + stay_s, x + dx, y),
+                (start + 8 + stay_s, x + dx - 400, y)]  # fmt: skip
+        out.append(Actor(sprite, keys, scale=0.45, visible_from=start, visible_until=start + 8 + stay_s))
+    return out
 
 
 def build() -> dict[str, Scenario]:
@@ -284,9 +295,11 @@ def build() -> dict[str, Scenario]:
         _traffic(
             "stop_and_go",
             240,
-            stop_and_go(1.0, 225.0, seed=5),
+            [*stop_and_go(1.0, 225.0, seed=5), *standing_by(1060.0, 700.0, 30.0, 90.0)],
             "A queue creeping up the street: each vehicle moves one place in 3 s, then stands 10-25 s, into the "
-            "place the one ahead just left; every vehicle spends minutes in the frontages: no case.",
+            "place the one ahead just left; every vehicle spends minutes in the frontages. Two people stand 90 s "
+            "at the kerb; clouds dim the light over a minute and street lights come on at once: no case.",
+            light=((0.0, 1.0), (60.0, 1.0), (120.0, 0.65), (150.0, 0.65), (150.0, 0.85)),
         ),
         _traffic(
             "bus_stop",

@@ -106,6 +106,19 @@ class Scenario:
     size: tuple[int, int] = (1280, 720)
     description: str = ""
     depth_order: bool = False  # draw nearer actors (lower on the frame) over farther ones, as traffic overlaps
+    # Light over the clip: (t, gain) keyframes, linear between them, two at one time a sudden change (clouds,
+    # street lights switching on, a camera's auto-exposure). Empty: the still's own light throughout.
+    light: tuple[tuple[float, float], ...] = ()
+
+    def gain(self, t: float) -> float:
+        keys = self.light
+        if not keys:
+            return 1.0
+        i = max((j for j, k in enumerate(keys) if k[0] <= t), default=0)
+        if t <= keys[0][0] or i == len(keys) - 1:
+            return keys[i][1]
+        (t0, g0), (t1, g1) = keys[i], keys[i + 1]
+        return g0 + (t - t0) / (t1 - t0) * (g1 - g0)
 
     @property
     def n_frames(self) -> int:
@@ -241,6 +254,9 @@ def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.
     for actor in actors:
         left, top, s = actor.placement(t)
         paste(frame, load_sprite(actor.sprite, s), sprite_alpha(actor.sprite, s), left, top)
+    gain = scenario.gain(t)
+    if gain != 1.0:
+        frame = cv2.convertScaleAbs(frame, alpha=gain)
     return frame
 
 
