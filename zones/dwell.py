@@ -95,7 +95,6 @@ class _Rest:
     """Where an object came to rest, and what it has accrued there."""
 
     box: XYXY
-    since: float  # first sighting at this place
     t: float  # last sighting at this place
     u: float  # the tracker's unknown-time total at `t`
     still_s: float = 0.0  # dwell: time seen standing here, inside active hours
@@ -245,7 +244,7 @@ class DwellTracker:
             since = self._still_since(cand, box)
             if t - since >= st.window_s:
                 # It has stood still here for the window: at rest at a new place, dwell from when it got here.
-                cand.rest, cand.away_since, cand.left = _Rest(box, since, since, self._unknown, steady_since=since), \
+                cand.rest, cand.away_since, cand.left = _Rest(box, since, self._unknown, steady_since=since), \
                     None, False  # fmt: skip
                 self._grow(cand.rest, t - since, t, active_from)
                 cand.rest.t = t
@@ -288,6 +287,10 @@ class DwellTracker:
             rest.still_s, rest.due_t = 0.0, None
             add = max(0.0, t - active_from)
         rest.still_s += add
+        self._mark_due(rest, t)
+
+    def _mark_due(self, rest: _Rest, t: float) -> None:
+        """Once the dwell reaches dwell_s, note when it did (`t` is the time of its newest part)."""
         if rest.due_t is None and rest.still_s >= self.rule.dwell_s:
             rest.due_t = t - (rest.still_s - self.rule.dwell_s)
 
@@ -362,32 +365,24 @@ class DwellTracker:
         under another track id; an object driving out of its frontage is not at its place, so it goes absent.
         One that was never clearly inside (for the entry debounce) never enters this way."""
         tol = self.rule.stationary.tolerance
-        out: list[tuple[Detection, _Candidate]] = []
-        taken: set[int] = set()
-        for det in loose:
-            best = max(
-                ((iou(det.xyxy, self._place(c)), c) for c in cands
-                 if c.entered and id(c) not in taken and self._compatible(det.cls, c)
-                 and (det.track_id is None or not c.track_ids or det.track_id in c.track_ids)
-                 and ground_shift(det.xyxy, self._place(c)) <= tol),
-                key=lambda sc: sc[0], default=None,
-            )  # fmt: skip
-            if best is not None and best[0] >= REASSOCIATE_IOU:
-                out.append((det, best[1]))
-                taken.add(id(best[1]))
-        return out
+        out: list[_Candidate | None] = [None] * len(loose)
+        self._assign(out, [(d, None) for d in loose], [c for c in cands if c.entered], self._place, REASSOCIATE_IOU,
+                     lambda det, c: (det.track_id is None or not c.track_ids or det.track_id in c.track_ids)
+                     and ground_shift(det.xyxy, self._place(c)) <= tol)  # fmt: skip
+        return [(d, c) for d, c in zip(loose, out, strict=True) if c is not None]
 
-    def _assign(self, out: list[_Candidate | None], placed: list[tuple[Detection, str]], cands: list[_Candidate],
-                box_of: Callable[[_Candidate], XYXY], min_iou: float,
+    def _assign(self, out: list[_Candidate | None], placed: Sequence[tuple[Detection, str | None]],
+                cands: list[_Candidate], box_of: Callable[[_Candidate], XYXY], min_iou: float,
                 allowed: Callable[[Detection, _Candidate], bool]) -> None:  # fmt: skip
-        """Greedy best-overlap matching of the unmatched detections to `cands`, in place."""
+        """Greedy best-overlap matching of the unmatched detections to `cands`, in place; a detection's shop must
+        be the candidate's (None: outside every frontage, any shop)."""
         pairs = sorted(
             (
                 (iou(det.xyxy, box_of(cand)), i, j)
                 for i, (det, shop_id) in enumerate(placed)
                 if out[i] is None
                 for j, cand in enumerate(cands)
-                if cand.shop_id == shop_id and self._compatible(det.cls, cand) and allowed(det, cand)
+                if shop_id in (None, cand.shop_id) and self._compatible(det.cls, cand) and allowed(det, cand)
             ),
             reverse=True,
         )
@@ -438,10 +433,8 @@ class DwellTracker:
                     cand.restored = state.absent_s
                     return True
             return False
-        rest = _Rest(state.box, since=state.last_seen_t - state.still_s, t=state.last_seen_t, u=self._unknown,
-                     still_s=state.still_s, steady_since=None)  # fmt: skip
-        if state.still_s >= self.rule.dwell_s:
-            rest.due_t = state.last_seen_t - (state.still_s - self.rule.dwell_s)
+        rest = _Rest(state.box, t=state.last_seen_t, u=self._unknown, still_s=state.still_s, steady_since=None)
+        self._mark_due(rest, state.last_seen_t)
         cand = _Candidate(state.key, state.shop_id, state.first_seen_t, state.last_seen_t, state.box, rest,
                           u_seen=self._unknown, entered=True)  # fmt: skip
         cand.classes[state.object_class] += 1
@@ -453,8 +446,7 @@ class DwellTracker:
         """Take back an open violation after a restart: when the object is still there it matches this candidate
         and the case goes on; when it left while the process was down, the case clears after the exit grace,
         counted from the camera's first frame (a camera slow to come back never clears a case)."""
-        rest = _Rest(box, since=first_seen_t, t=t, u=self._unknown, still_s=max(0.0, opened_t - first_seen_t),
-                     due_t=opened_t)  # fmt: skip
+        rest = _Rest(box, t=t, u=self._unknown, still_s=max(0.0, opened_t - first_seen_t), due_t=opened_t)
         cand = _Candidate(key, shop_id, first_seen_t, t, box, rest, u_seen=self._unknown, entered=True,
                           opened_t=opened_t, restored=0.0)  # fmt: skip
         cand.classes[object_class] += 1
