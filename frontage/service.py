@@ -176,9 +176,18 @@ def run_service(
         if zones.awaiting_look(cam_id):  # a case is due: it opens on the next frame the model sees
             scheduler.request_look(cam_id)
 
+    saved: list | None = None  # the first checkpoint always writes: it replaces what the last process left
+
     def checkpoint(now: dt.datetime) -> None:
+        """Save what the rules know of the objects in the frontages, unless it is what was saved last (a quiet
+        street writes nothing every two seconds)."""
+        nonlocal saved
+        states = zones.checkpoint()
+        if states == saved:
+            return
         try:
-            save_dwelling(engine, cam_ids, zones.checkpoint(), start, now)
+            save_dwelling(engine, cam_ids, states, start, now)
+            saved = states
         except Exception:  # a store hiccup costs this checkpoint, not the cameras
             log.exception("dwell checkpoint not saved")
 
