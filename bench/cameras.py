@@ -75,7 +75,7 @@ import psutil
 import yaml
 
 from bench import profile as profiler
-from bench.servicelog import api_url
+from bench.servicelog import api_url, start_service
 from bench.streams import (
     STREAM_FPS,
     CameraStream,
@@ -264,9 +264,7 @@ def run_ours(cams: list[Camera], weights: str, seconds: float, warmup: float, tm
         db = tmp / f"ours-{tag}.db"
         log_path = tmp / f"ours-{tag}.log"
         log = log_path.open("w")
-        cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
-               "--weights", weights, "--snapshots", str(snaps), "--api-port", "0"]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        proc = start_service(cfg, f"sqlite:///{db}", snaps, log, weights)
         ps = psutil.Process(proc.pid)
         polls: dict[str, list[tuple[float, int, int]]] = {}  # camera -> (wall, frames received, reconnects)
         worst: dict[str, float] = {}  # camera -> its worst lag over the whole run

@@ -11,12 +11,10 @@ within the dwell checkpoint interval of the time it opens at when nothing is kil
 import datetime as dt
 import functools
 import json
-import os
 import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from bench.servicelog import api_url
+from bench.servicelog import api_url, start_service
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
 from dispatch.open311_server import BackgroundServer, create_app
 
@@ -83,10 +81,8 @@ def config(tmp: Path, city_url: str) -> Path:
 
 
 def start(cfg: Path, db: str, anchor: float, log) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", db]
-    cmd += ["--snapshots", str(cfg.parent / "snaps"), "--sim-start", T0.isoformat(), "--sim-anchor", str(anchor)]
-    cmd += ["--sim-speed", str(SPEED), "--api-port", "0"]
-    return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    sim = ["--sim-start", T0.isoformat(), "--sim-anchor", str(anchor), "--sim-speed", str(SPEED)]
+    return start_service(cfg, db, cfg.parent / "snaps", log, extra=sim)
 
 
 @pytest.mark.timeout(300)

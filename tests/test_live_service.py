@@ -5,10 +5,7 @@ with a frontage nobody parks in. The RTSP server is killed and restarted mid-run
 change gate spares the model, and the result is exactly one case, still open, on camera 1.
 """
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from bench.servicelog import api_url
+from bench.servicelog import api_url, start_service
 from dispatch.db import CaseRow
 from tests.rtsp.harness import RtspServer, require_gstreamer
 
@@ -67,9 +64,7 @@ def test_run_watches_rtsp_cameras_through_a_camera_reboot(tmp_path, assets_ready
     log_path = tmp_path / "service.log"
     with RtspServer({"/cam1": clip, "/cam2": clip}) as server, log_path.open("w") as log:
         cfg = config(tmp_path, server.url("/cam1"), server.url("/cam2"))
-        cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(cfg), "--db", db, "--weights", weights,
-               "--snapshots", str(tmp_path / "snaps"), "--api-port", "0"]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = start_service(cfg, db, tmp_path / "snaps", log, weights)
         try:
             api = api_url(log_path)
             assert _wait(lambda: _cases(db) == 1, 60), "the parked van opens a case"
@@ -154,9 +149,7 @@ def test_run_keeps_every_camera_at_its_sample_rate_with_flat_memory(tmp_path, as
         cfg["rules"]["illegal_parking"].update(dwell_s=8, exit_grace_s=6)
         cfg["api"] = {"tokens": [{"name": "ops", "role": "operator", "token": TOKEN}]}
         (tmp_path / "many.yaml").write_text(yaml.safe_dump(cfg))
-        cmd = [sys.executable, "-m", "frontage", "-v", "run", "--config", str(tmp_path / "many.yaml"), "--db", db,
-               "--weights", weights, "--snapshots", str(tmp_path / "snaps"), "--api-port", "0"]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = start_service(tmp_path / "many.yaml", db, tmp_path / "snaps", log, weights)
         ps = psutil.Process(proc.pid)
         try:
             api = api_url(log_path)

@@ -17,7 +17,7 @@ from frontage.config import load_config, parse_config
 from frontage.replay import detect_to_jsonl, replay
 from frontage.scenarios.catalog import SCENARIOS
 from frontage.scenarios.render import expected_cases
-from frontage.scenarios.score import score
+from frontage.scenarios.score import false_cases, score
 
 pytestmark = pytest.mark.model
 
@@ -83,17 +83,8 @@ def test_busy_street_opens_no_case_from_traffic(name, traffic_rendered, weights,
         data["rules"]["illegal_parking"]["dwell_s"] = dwell
         short = replay(parse_config(data), dets, db_url=f"sqlite:///{tmp_path / f'{dwell}.db'}",
                        snapshot_dir=tmp_path / f"snaps-{dwell}")  # fmt: skip
-        false = [c for c in short.cases if not standing(c, expected)]
+        false = false_cases(expected, short.cases)
         assert not false, f"dwell {dwell}: FALSE CASES {false}\nexpected {expected}"
-
-
-def standing(case: dict, expected: list[dict]) -> bool:
-    """Did a vehicle stand at the case's shop for the dwell by the time the case opened (within 2 s)?"""
-    return any(
-        e["shop_id"] == case["shop_id"] and e["kind"] == case["kind"]
-        and e["opened_at_s"] - 2 <= case["opened_at_s"] <= (e["cleared_at_s"] or float("inf"))
-        for e in expected
-    )  # fmt: skip
 
 
 def test_detections_file_replays_to_the_same_cases_as_the_video(rendered, weights, tmp_path):

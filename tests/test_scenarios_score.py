@@ -1,4 +1,4 @@
-from frontage.scenarios.score import score
+from frontage.scenarios.score import false_cases, score
 
 
 def case(shop="a", kind="illegal_parking", opened=20.0, cleared=None, cam="cam1"):
@@ -33,3 +33,14 @@ def test_split_case_counts_one_spurious():
 def test_no_expected_and_none_found_is_perfect():
     s = score([], [])
     assert s.perfect and s.recall == 1.0
+
+
+def test_a_false_case_is_one_no_standing_vehicle_called_for():
+    truth = [case(opened=20, cleared=40)]
+    late, on_time, early = case(opened=35), case(opened=19), case(opened=17)
+    after, elsewhere, other_cam = case(opened=41), case(shop="b", opened=25), case(cam="cam2", opened=25)
+    # Late, even cleared at another time, is not false (the rules may wait); early, after it left, at another
+    # shop or on another camera is.
+    assert false_cases(truth, [late, on_time, early, after, elsewhere, other_cam]) == [early, after, elsewhere,
+                                                                                      other_cam]  # fmt: skip
+    assert false_cases([case(opened=20, cleared=None)], [case(opened=500)]) == []  # still standing

@@ -64,3 +64,17 @@ def score(
             out.matched.append((exp, hit))
     out.spurious = free
     return out
+
+
+def false_cases(expected: Sequence[dict], got: Sequence[dict], early_s: float = OPEN_TOLERANCE_S) -> list[dict]:
+    """The opened cases that no vehicle standing called for: none stood at that shop, for that rule, for the dwell
+    by the time the case opened (up to `early_s` sooner), nor still stood there. A case that opened late, or
+    cleared at another time, is not false: the rules may wait, they must not invent."""
+    return [
+        g for g in got
+        if not any(
+            e["camera_id"] == g["camera_id"] and e["shop_id"] == g["shop_id"] and e["kind"] == g["kind"]
+            and e["opened_at_s"] - early_s <= g["opened_at_s"] <= (e["cleared_at_s"] or float("inf"))
+            for e in expected
+        )
+    ]  # fmt: skip
