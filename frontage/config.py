@@ -60,6 +60,49 @@ class TrackerConfig(Strict):
     match_thresh: float = Field(0.8, ge=0, le=1, description="IoU-cost threshold for association.")
 
 
+class ViewGuardConfig(Strict):
+    """Notices when a camera's view is no longer the one its frontages were drawn on: bumped, re-aimed, zoomed,
+    covered, black, uniform or out of focus. Each camera's view is compared with its reference frame."""
+
+    enabled: bool = Field(True, description="Check each live or replayed camera's view against its reference.")
+    check_every_s: NonNegSeconds = Field(5.0, description="Seconds between two checks of one camera's view.")
+    min_inliers: int = Field(
+        30, ge=4, description="Feature matches that must agree on one homography for the view to count as the same "
+        "scene; fewer: the camera was re-aimed (camera_moved)."
+    )
+    reregister_px: float = Field(
+        2.0, ge=0, description="A view that moved less than this (pixels, at the frontage corners) is left as it is."
+    )
+    max_shift_frac: float = Field(
+        0.08,
+        gt=0,
+        le=1,
+        description="Largest move, as a share of the frame width at the frontage corners, that is followed by "
+        "re-registering the frontages; a larger one raises camera_moved.",
+    )
+    max_zoom: float = Field(
+        0.15, gt=0, le=1, description="Largest zoom change followed by re-registering (0.15 = 15%)."
+    )
+    max_rotation_deg: float = Field(5.0, gt=0, le=45, description="Largest rotation followed by re-registering.")
+    dark_level: float = Field(
+        18.0, ge=0, le=255, description="Mean brightness (0-255) below which the view counts as black or covered."
+    )
+    uniform_std: float = Field(
+        6.0, ge=0, le=128, description="Brightness spread below which the view counts as uniform (lens covered)."
+    )
+    blur_ratio: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A view whose sharpness (variance of the Laplacian) falls below this share of the "
+        "reference's is out of focus.",
+    )
+    confirm_s: NonNegSeconds = Field(
+        10.0, description="A changed or tampered view must last this long before it raises an alert (a bus "
+        "filling the frame, a moment of glare)."
+    )
+
+
 class DetectorConfig(Strict):
     weights: str = Field(
         "yolov8n.pt",
@@ -88,6 +131,9 @@ class DetectorConfig(Strict):
     threads: int = Field(
         0, ge=0, description="CPU threads for ONNX Runtime inference (.onnx weights); 0 uses every core."
     )
+    view: ViewGuardConfig = Field(
+        default_factory=ViewGuardConfig, description="Camera moved or tampered with: detection and re-registration."
+    )
     max_carry_s: NonNegSeconds = Field(
         2.0,
         description="Live cameras: when the model has no time for a changed picture, the last detections are "
@@ -97,12 +143,30 @@ class DetectorConfig(Strict):
     )
 
 
+class Fixture(Strict):
+    """Something that belongs in a frontage (the shop's permitted bench, a planter): part of the shop's baseline,
+    it never opens a case. The config gives a camera's first baseline; operators add to it from a case or a
+    camera view, each change a new version in the store."""
+
+    shop_id: str = Field(min_length=1, description="The shop the fixture belongs to.")
+    polygon: list[tuple[float, float]] = Field(description="Its outline [x, y] in the camera's reference frame.")
+    note: str = Field("", description="What it is (shown to operators).")
+
+    @field_validator("polygon")
+    @classmethod
+    def _valid(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return _check_polygon(pts)
+
+
 class Camera(Strict):
     id: str = Field(min_length=1, description="Unique camera id.")
     source: str = Field("", description="Video file path or rtsp:// URL.")
     width: int = Field(1280, gt=0, description="Frame width in pixels; frontage polygons use this frame.")
     height: int = Field(720, gt=0, description="Frame height in pixels.")
     name: str = Field("", description="Human-readable place name.")
+    fixtures: list[Fixture] = Field(
+        default_factory=list, description="Permitted fixtures in its view (the first baseline version)."
+    )
 
 
 class Contact(Strict):
@@ -126,16 +190,21 @@ class Frontage(Strict):
     @field_validator("polygon")
     @classmethod
     def _valid_polygon(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        if len(pts) < 3:
-            raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
-        if any(not (math.isfinite(x) and math.isfinite(y)) for x, y in pts):
-            raise ValueError("polygon coordinates must be finite numbers")
-        poly = Polygon(pts)
-        if not poly.is_valid:
-            raise ValueError(f"invalid polygon: {explain_validity(poly)}")
-        if poly.area < 1.0:
-            raise ValueError(f"degenerate polygon: area {poly.area:.3g} px² (points are collinear or repeated)")
-        return pts
+        return _check_polygon(pts)
+
+
+def _check_polygon(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A usable polygon: 3+ finite points, simple, with an area."""
+    if len(pts) < 3:
+        raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
+    if any(not (math.isfinite(x) and math.isfinite(y)) for x, y in pts):
+        raise ValueError("polygon coordinates must be finite numbers")
+    poly = Polygon(pts)
+    if not poly.is_valid:
+        raise ValueError(f"invalid polygon: {explain_validity(poly)}")
+    if poly.area < 1.0:
+        raise ValueError(f"degenerate polygon: area {poly.area:.3g} px² (points are collinear or repeated)")
+    return pts
 
 
 class Deadline(Strict):
@@ -209,6 +278,71 @@ class Stationary(Strict):
     )
 
 
+STATIC_OBJECT = "static_object"  # the class of what the static-object detector finds: something new that stays
+
+
+class StaticObjects(Strict):
+    """The static-object detector ("abandoned object"): whatever is set out in a frontage and stays there, of any
+    kind, becomes a detection of class `static_object`, beside the model's own classes. A long-term and a
+    short-term background model per camera: a pixel that differs from the long-term one but has become part of
+    the short-term one belongs to something new that stopped there."""
+
+    enabled: bool = Field(False, description="Run the static-object detector on this rule's cameras.")
+    analysis_width: int = Field(
+        320, ge=64, le=1280, description="Width in pixels of the downscaled image the background models use."
+    )
+    learn_s: NonNegSeconds = Field(
+        300.0,
+        description="Time constant of the long-term background: how fast it follows slow changes of the empty "
+        "street (sunrise, clouds, wet paving). It never learns what is covered by a static object.",
+    )
+    settle_s: NonNegSeconds = Field(
+        4.0,
+        description="Time constant of the short-term background: how long something must stand still before it "
+        "counts as part of the scene now. Passers-by, moving shadows and traffic never settle.",
+    )
+    min_static_s: NonNegSeconds = Field(
+        6.0,
+        description="Seconds a pixel must differ from the long-term background and match the short-term one "
+        "before it belongs to a static object (raindrops that run off, a pause of a passer-by).",
+    )
+    threshold: float = Field(
+        0.14,
+        gt=0,
+        le=1,
+        description="How far a pixel must differ from the background to count as changed, after the frame's "
+        "light is matched to the background: as a share of the background's brightness (or colour) there.",
+    )
+    min_area_px: float = Field(
+        600.0, ge=0, description="Smallest static object, in full-frame pixels (at the camera's resolution)."
+    )
+    min_area_frac: float = Field(
+        0.0006, ge=0, le=1, description="Smallest static object as a share of the frame (the larger limit wins)."
+    )
+    min_solidity: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="Smallest area / convex-hull area of an object: drips and streaks of rain or compression "
+        "noise are thin and ragged; goods are compact.",
+    )
+    global_change_frac: float = Field(
+        0.35,
+        gt=0,
+        le=1,
+        description="When more than this share of the watched area changes at once after the light is matched "
+        "(street lights, auto-exposure, a bumped camera), the short-term model starts again instead of anything "
+        "opening a case.",
+    )
+    explain_overlap: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="A static object that has this share of its area inside a box the model found (a person "
+        "standing, a parked car, goods the model names) is that object: it is left to that class's rule.",
+    )
+
+
 def _vehicle_groups() -> list[list[str]]:
     return [["car", "truck", "bus"], ["motorcycle", "bicycle"]]
 
@@ -242,11 +376,28 @@ class Rule(Strict):
         "continues an earlier object only if its class is the same or in one group with it.",
     )
     deadline: Deadline = Field(default_factory=Deadline, description="Reminder and escalation timing.")
+    one_case_per_shop: bool = Field(
+        False,
+        description="All objects of this rule in one shop's frontage make one case (four parasols, a row of "
+        "crates): one reminder; the evidence shows every object; it clears when the last one is gone.",
+    )
+    static_objects: StaticObjects = Field(
+        default_factory=StaticObjects,
+        description="Also count new static objects of any kind (class static_object); for out_of_store_trading.",
+    )
     repeat_window_s: NonNegSeconds = Field(
         3600.0,
         description="A new case of this rule at the same shop within this many seconds of the last one is linked "
         "to it as a repeat offence: no second reminder, it escalates at its deadline. 0 turns linking off.",
     )
+
+    @property
+    def watched_classes(self) -> frozenset[str]:
+        """The rule's classes, with static_object where the static-object detector runs for it."""
+        return frozenset(self.classes) | ({STATIC_OBJECT} if self.static_objects.enabled else frozenset())
+
+
+EXPLAINING_CLASSES = ("person",)  # never goods: a static object they cover is them standing still
 
 
 def _default_parking() -> Rule:
@@ -258,6 +409,8 @@ def _default_trading() -> Rule:
         classes=["chair", "dining table", "bench", "umbrella", "potted plant", "suitcase"],
         dwell_s=120,
         presence=Presence(mode=PresenceMode.overlap, min_overlap=0.5),
+        one_case_per_shop=True,
+        static_objects=StaticObjects(enabled=True),
     )
 
 
@@ -266,6 +419,13 @@ class Rules(Strict):
     out_of_store_trading: Rule = Field(
         default_factory=_default_trading, description="Goods, stalls, tables, racks set out in a frontage."
     )
+
+    @model_validator(mode="after")
+    def _static_only_for_goods(self) -> Rules:
+        if self.illegal_parking.static_objects.enabled:
+            raise ValueError("illegal_parking.static_objects: the static-object detector finds goods, not vehicles; "
+                             "enable it on out_of_store_trading")
+        return self
 
     def items(self) -> Iterable[tuple[RuleKind, Rule]]:
         yield RuleKind.illegal_parking, self.illegal_parking
@@ -376,8 +536,18 @@ class Config(Strict):
         raise KeyError(camera_id)
 
     def rule_classes(self) -> set[str]:
-        """Every class an enabled rule watches: the detector keeps only these."""
-        return {c for _, rule in self.rules.items() if rule.enabled for c in rule.classes}
+        """Every class an enabled rule watches: the detector keeps only these, and, where the static-object
+        detector runs, the classes that explain a static object (a person standing, a parked vehicle)."""
+        out = {c for _, rule in self.rules.items() if rule.enabled for c in rule.watched_classes}
+        if self.static_objects is not None:
+            out |= set(EXPLAINING_CLASSES) | set(self.rules.illegal_parking.classes)
+        return out
+
+    @property
+    def static_objects(self) -> StaticObjects | None:
+        """The static-object settings when the goods rule runs the detector, else None."""
+        rule = self.rules.out_of_store_trading
+        return rule.static_objects if rule.enabled and rule.static_objects.enabled else None
 
     def deadline(self, shop_id: str, kind: RuleKind) -> Deadline:
         """The shop's own deadline for this rule if it has one, else the rule's."""
@@ -446,6 +616,11 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
                             "set allow_overlap: true on one of them if this is intended",
                         )
                     )
+    shop_ids = {s.id for s in cfg.shops}
+    for ci, cam in enumerate(cfg.cameras):
+        for fi, fx in enumerate(cam.fixtures):
+            if fx.shop_id not in shop_ids:
+                problems.append((f"cameras[{ci}].fixtures[{fi}].shop_id", f"unknown shop {fx.shop_id!r}"))
     for ti, tok in enumerate(cfg.api.tokens):
         if tok.shop_id is not None and tok.shop_id not in {s.id for s in cfg.shops}:
             problems.append((f"api.tokens[{ti}].shop_id", f"unknown shop {tok.shop_id!r}"))
@@ -453,7 +628,7 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
     for key in cfg.detector.class_map:
         if key not in names:
             problems.append((f"detector.class_map.{key}", f"{key!r} is not a class of the model"))
-    rule_names = {cfg.detector.class_map.get(n, n) for n in names}
+    rule_names = {cfg.detector.class_map.get(n, n) for n in names} | {STATIC_OBJECT}
     for kind, rule in cfg.rules.items():
         for ci, cls in enumerate(rule.classes):
             if cls not in rule_names:
