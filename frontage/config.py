@@ -67,8 +67,10 @@ class ViewGuardConfig(Strict):
     enabled: bool = Field(True, description="Check each live or replayed camera's view against its reference.")
     check_every_s: NonNegSeconds = Field(5.0, description="Seconds between two checks of one camera's view.")
     min_inliers: int = Field(
-        30, ge=4, description="Feature matches that must agree on one homography for the view to count as the same "
-        "scene; fewer: the camera was re-aimed (camera_moved)."
+        30,
+        ge=4,
+        description="Feature matches that must agree on one homography for the view to count as the same "
+        "scene; fewer: the camera was re-aimed (camera_moved).",
     )
     reregister_px: float = Field(
         2.0, ge=0, description="A view that moved less than this (pixels, at the frontage corners) is left as it is."
@@ -98,8 +100,9 @@ class ViewGuardConfig(Strict):
         "reference's is out of focus.",
     )
     confirm_s: NonNegSeconds = Field(
-        10.0, description="A changed or tampered view must last this long before it raises an alert (a bus "
-        "filling the frame, a moment of glare)."
+        10.0,
+        description="A changed or tampered view must last this long before it raises an alert (a bus "
+        "filling the frame, a moment of glare).",
     )
 
 
@@ -423,8 +426,10 @@ class Rules(Strict):
     @model_validator(mode="after")
     def _static_only_for_goods(self) -> Rules:
         if self.illegal_parking.static_objects.enabled:
-            raise ValueError("illegal_parking.static_objects: the static-object detector finds goods, not vehicles; "
-                             "enable it on out_of_store_trading")
+            raise ValueError(
+                "illegal_parking.static_objects: the static-object detector finds goods, not vehicles; "
+                "enable it on out_of_store_trading"
+            )
         return self
 
     def items(self) -> Iterable[tuple[RuleKind, Rule]]:
