@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from detector.sampling import Sampler
-from detector.types import Detection, Frame, FrameDetections
+from detector.types import Detection, Evidence, Frame, FrameDetections
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +111,21 @@ def parse_detection_line(raw: str, where: str) -> FrameDetections:
             cls, conf = d["cls"], float(d.get("conf", 1.0))
             tid = d.get("track_id")
             tid = int(tid) if tid is not None else None
+            static_s = float(d.get("static_s", 0.0))
         except (KeyError, TypeError, ValueError):
             raise SourceError(
                 f"{where}: detections[{i}] needs 'cls' and 'xyxy': [x1, y1, x2, y2] numbers, got {d!r}"
             ) from None
         if not isinstance(cls, str) or not (x2 > x1 and y2 > y1) or not (0 <= conf <= 1):
             raise SourceError(f"{where}: detections[{i}] has an empty box, a bad class or conf: {d!r}")
-        out.append(Detection(cls, conf, (x1, y1, x2, y2), tid))
-    return FrameDetections(cam, float(t), out)
+        if not (math.isfinite(static_s) and static_s >= 0):
+            raise SourceError(f"{where}: detections[{i}] 'static_s' must be a non-negative number: {d!r}")
+        out.append(Detection(cls, conf, (x1, y1, x2, y2), tid, static_s))
+    try:
+        evidence = Evidence(obj.get("evidence", "seen"))
+    except ValueError:
+        raise SourceError(f"{where}: 'evidence' must be one of {[e.value for e in Evidence]}") from None
+    return FrameDetections(cam, float(t), out, evidence=evidence)
 
 
 class JsonlDetectionsSource:
@@ -156,10 +163,11 @@ def _lines(fh, path: Path) -> Iterator[str]:
 
 
 def write_detections_line(fd: FrameDetections) -> str:
-    return json.dumps(
-        {"t": round(fd.t, 6), "camera_id": fd.camera_id, "detections": [d.to_json() for d in fd.detections]},
-        ensure_ascii=False,
-    )
+    """One JSONL line; `evidence` only where the frame is not one the model saw (a suspended camera's frames)."""
+    out = {"t": round(fd.t, 6), "camera_id": fd.camera_id, "detections": [d.to_json() for d in fd.detections]}
+    if fd.evidence is not Evidence.seen:
+        out["evidence"] = fd.evidence.value
+    return json.dumps(out, ensure_ascii=False)
 
 
 def blank_image(width: int, height: int) -> np.ndarray:

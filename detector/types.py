@@ -26,11 +26,16 @@ class Detection:
     conf: float
     xyxy: tuple[float, float, float, float]
     track_id: int | None = None
+    # A static object: seconds it has already stood there when first reported (the static-object detector saw
+    # it settle; the dwell counts from its arrival, not from when it was recognised as static).
+    static_s: float = 0.0
 
     def to_json(self) -> dict:
         out = {"cls": self.cls, "conf": round(self.conf, 4), "xyxy": [round(v, 1) for v in self.xyxy]}
         if self.track_id is not None:
             out["track_id"] = self.track_id
+        if self.static_s:
+            out["static_s"] = round(self.static_s, 2)
         return out
 
 

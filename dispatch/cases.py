@@ -17,7 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseRow
 from dispatch.evidence import draw_evidence, write_jpeg
-from dispatch.lifecycle import CaseState
+from dispatch.lifecycle import Actor, CaseState
+from dispatch.workflow import ledger
 from zones.dwell import EventType, ViolationEvent
 
 if TYPE_CHECKING:
@@ -91,6 +92,11 @@ class CaseRecorder:
             elif row is None:
                 log.warning("event %s for unknown violation %s ignored", ev.type, key)
                 return None
+            elif ev.type is EventType.joined:
+                at = start + dt.timedelta(seconds=ev.opened_t if ev.opened_t is not None else ev.t)
+                x0, y0, x1, y1 = (round(v) for v in ev.box)
+                ledger(s, row, Actor.system, f"one more {ev.object_class} at ({x0}, {y0}, {x1}, {y1}) joins this case",
+                       at, box=list(ev.box), object_class=ev.object_class)  # fmt: skip
             elif ev.type is EventType.cleared:
                 row.cleared_at = start + dt.timedelta(seconds=ev.cleared_t if ev.cleared_t is not None else ev.t)
                 row.dwell_s = ev.dwell_s
@@ -98,14 +104,15 @@ class CaseRecorder:
             return row.id
 
     def _snapshot(self, ev: ViolationEvent, image: np.ndarray) -> Path | None:
+        objects = f" +{len(ev.others)} more" if ev.others else ""
         lines = [
-            f"{KIND_LABEL.get(ev.kind.value, ev.kind.value)}: {ev.object_class}  shop {ev.shop_id}",
+            f"{KIND_LABEL.get(ev.kind.value, ev.kind.value)}: {ev.object_class}{objects}  shop {ev.shop_id}",
             f"dwell {ev.dwell_s:.0f} s  camera {ev.camera_id}  t={ev.t:.1f} s",
         ]
         poly = self.polygons.get((ev.shop_id, ev.camera_id), [])
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", ev.key) + ".jpg"
         try:
-            return write_jpeg(self.snapshot_dir / name, draw_evidence(image, poly, ev.box, lines))
+            return write_jpeg(self.snapshot_dir / name, draw_evidence(image, poly, ev.box, lines, ev.others))
         except OSError as exc:
             log.error("evidence snapshot for %s not written: %s", ev.key, exc)
             return None

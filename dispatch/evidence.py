@@ -16,16 +16,19 @@ def draw_evidence(
     polygon: Sequence[tuple[float, float]],
     box: tuple[float, float, float, float],
     lines: Sequence[str],
+    others: Sequence[tuple[float, float, float, float]] = (),
 ) -> np.ndarray:
-    """Return an annotated copy; the caller's frame is never drawn on."""
+    """Return an annotated copy; the caller's frame is never drawn on. `others`: the case's other objects (all
+    goods set out at one shop are one case)."""
     out = image.copy()
     pts = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
     overlay = out.copy()
     cv2.fillPoly(overlay, [pts], YELLOW)
     cv2.addWeighted(overlay, 0.18, out, 0.82, 0, dst=out)
     cv2.polylines(out, [pts], isClosed=True, color=YELLOW, thickness=2, lineType=cv2.LINE_AA)
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
-    cv2.rectangle(out, (x1, y1), (x2, y2), RED, 3)
+    for b in (*others, box):
+        x1, y1, x2, y2 = (int(round(v)) for v in b)
+        cv2.rectangle(out, (x1, y1), (x2, y2), RED, 3)
     scale = max(0.5, out.shape[0] / 1100)
     y = int(28 * scale / 0.65)
     for text in lines:

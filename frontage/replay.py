@@ -27,15 +27,17 @@ from detector.sources import (
     write_detections_line,
 )
 from detector.tracking import Tracker
-from detector.types import FrameDetections
+from detector.types import Evidence, FrameDetections
 from detector.yolo import YoloDetector
+from dispatch.baselines import latest_baseline, record_camera_event
 from dispatch.cases import CaseRecorder
 from dispatch.db import make_engine
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.assets import default_weights
 from frontage.clock import ManualClock
-from frontage.config import Config
+from frontage.config import Config, Fixture
+from frontage.watch import CameraEvent, CameraWatch
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class ReplayReport:
     wall_s: float = 0.0
     realtime_factor: float | None = None
     peak_rss_mb: float = 0.0
+    camera_events: list[dict] = field(default_factory=list)  # the view guard's: re-registered, moved, restored
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -89,10 +92,17 @@ def pick_camera(cfg: Config, video: Path, camera_id: str | None) -> str:
 
 
 class DetectionStream:
-    """Sampled, detected and tracked frames from a video or a JSONL file, with the counters the report needs."""
+    """Sampled, detected and tracked frames from a video or a JSONL file, with the counters the report needs.
 
-    def __init__(self, cfg: Config, path: Path, weights: str | None, camera_id: str | None):
+    For a video, each camera's watch (static objects, view guard) looks at every sampled frame; the frames of a
+    camera whose view is suspended go to the rules as unknown time."""
+
+    def __init__(self, cfg: Config, path: Path, weights: str | None, camera_id: str | None,
+                 zones: ZoneEngine | None = None, start: dt.datetime | None = None,
+                 on_event: CameraEvent | None = None):  # fmt: skip
         self.cfg, self.path = cfg, path
+        self.start = start or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        self.watches: dict[str, CameraWatch] = {}
         self.is_jsonl = path.suffix.lower() == ".jsonl"
         self.frames_inferred = 0
         self._trackers: dict[str, Tracker] = {}
@@ -107,6 +117,8 @@ class DetectionStream:
             self.detector = YoloDetector(
                 cfg.detector, weights or default_weights(cfg.detector.weights), cfg.rule_classes()
             )
+            watch_zones = zones or ZoneEngine(cfg)  # `frontage detect` has no rules: the watch moves its own
+            self.watches[cam] = CameraWatch(cfg, cfg.camera(cam), watch_zones, on_event)
 
     @property
     def weights(self) -> str | None:
@@ -132,9 +144,12 @@ class DetectionStream:
                 yield fd
             return
         for frame in self.source:  # type: ignore[union-attr]
-            dets = self.detector.detect([frame.image])[0]
+            watch = self.watches[frame.camera_id]
+            watch.look(frame.image, frame.t, self.start + dt.timedelta(seconds=frame.t))
+            dets = watch.augment(self.detector.detect([frame.image])[0], frame.t)
             self.frames_inferred += 1
-            yield FrameDetections(frame.camera_id, frame.t, dets, frame.image, frame.index)
+            evidence = Evidence.unknown if watch.suspended else Evidence.seen
+            yield FrameDetections(frame.camera_id, frame.t, dets, frame.image, frame.index, evidence)
 
     def __iter__(self) -> Iterator[FrameDetections]:
         for fd in self.raw():
@@ -155,13 +170,25 @@ def replay(
     """Replay `path`; with `deliver`, reminders and escalations also leave through the outbox (real senders)."""
     path = Path(path)
     wall0 = time.perf_counter()
-    stream = DetectionStream(cfg, path, weights, camera_id)
     start = start or recording_start(path)
     clock = ManualClock(start)
     zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
-    polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     engine = make_engine(db_url)
+    events: list[dict] = []
+
+    def camera_event(camera_id: str, kind: str, reason: str, data: dict) -> None:
+        at = clock.now()
+        events.append({"camera_id": camera_id, "kind": kind, "reason": reason, "at": at.isoformat(),
+                       "at_s": round((at - start).total_seconds(), 3), **data})  # fmt: skip
+        record_camera_event(engine, camera_id, kind, "system", reason, at, data)
+
+    stream = DetectionStream(cfg, path, weights, camera_id, zones, start, camera_event)
+    for cam, watch in stream.watches.items():
+        if (latest := latest_baseline(engine, cam)) is not None:
+            watch.set_fixtures([Fixture.model_validate(f) for f in latest[1]], latest[0])
+    polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     workflow = Workflow(engine, cfg, clock)
+    workflow.camera_dark = lambda cam: cam in stream.watches and stream.watches[cam].suspended
     recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
     step = DispatchLoop(engine, cfg, clock, workflow).step if deliver else workflow.tick
     last_t = 0.0
@@ -186,6 +213,7 @@ def replay(
         frames_inferred=stream.frames_inferred,
         frames_corrupt=stats.frames_corrupt,
         duration_s=round(max(last_t, stats.duration_s or 0.0), 3),
+        camera_events=events,
     )
     for row in recorder.rows():
         report.cases.append(

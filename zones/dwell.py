@@ -43,17 +43,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from detector.types import Detection, Evidence
-from frontage.config import Rule, RuleKind
-from zones.geometry import XYXY, Zone, assign_zone, ground_shift, iou
+from frontage.config import STATIC_OBJECT, Rule, RuleKind
+from zones.geometry import XYXY, Zone, assign_zone, ground_shift, iou, overlap_fraction
 from zones.hours import active_since
+from zones.situations import Situations
 
 FOLLOW_IOU = 0.3  # overlap with the box of the previous frame that continues an object without a track id
 REASSOCIATE_IOU = 0.5  # overlap with its resting box that brings a lost stationary object back
 SIGHTINGS = frozenset({Evidence.seen, Evidence.unchanged})
+FIXTURE_OVERLAP = 0.5  # share of a box inside a permitted fixture that makes it that fixture
 
 
 class EventType(StrEnum):
     opened = "opened"
+    joined = "joined"  # one more object in a shop's open case (a rule with one_case_per_shop)
     cleared = "cleared"
 
 
@@ -71,6 +74,7 @@ class ViolationEvent:
     dwell_s: float
     opened_t: float | None = None
     cleared_t: float | None = None
+    others: tuple[XYXY, ...] = ()  # the other objects of the same case in the frame (one_case_per_shop)
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,12 @@ class DwellTracker:
         self.camera_id, self.kind, self.rule = camera_id, kind, rule
         self.key_prefix = f"{key_prefix}/" if key_prefix else ""
         self.zones = [z for z in zones if z.camera_id == camera_id]
-        self.classes = frozenset(rule.classes)
-        self._groups = {c: {c, *(m for g in rule.class_groups if c in g for m in g)} for g in rule.class_groups
-                        for c in g}  # fmt: skip
+        self.classes = rule.watched_classes
+        groups = [*rule.class_groups, *([sorted(self.classes)] if STATIC_OBJECT in self.classes else [])]
+        # A static object is the same thing as the goods the model names there on another frame.
+        self._groups = {c: {m for g in groups if c in g for m in g} for g in groups for c in g}
+        self.fixtures: list[tuple[str, Zone]] = []  # (shop, outline) of the permitted fixtures in view
+        self.situations = Situations() if rule.one_case_per_shop else None
         self._cands: list[_Candidate] = []
         self._seq = 0
         self._last_t: float | None = None
@@ -154,7 +161,9 @@ class DwellTracker:
     def awaiting_look(self) -> bool:
         """Whether an object in view has reached its dwell and waits for a frame the model sees to open."""
         return any(
-            c.opened_t is None and c.rest is not None and c.rest.due_t is not None
+            c.opened_t is None
+            and c.rest is not None
+            and c.rest.due_t is not None
             and c.last_seen == self._prev_sighting_t
             for c in self._cands
         )
@@ -168,7 +177,7 @@ class DwellTracker:
         placed: list[tuple[Detection, str]] = []
         loose: list[Detection] = []  # outside every frontage: a sighting only of an object standing at its edge
         for d in detections:
-            if d.cls not in self.classes:
+            if d.cls not in self.classes or self._permitted(d.xyxy):
                 continue
             if (z := assign_zone(d.xyxy, self.zones, self.rule.presence)) is not None:
                 placed.append((d, z.shop_id))
@@ -183,8 +192,13 @@ class DwellTracker:
         matched = self._match(placed)
         for (det, shop_id), cand in zip(placed, matched, strict=True):
             if cand is None:
-                cand = _Candidate(self._next_key(), shop_id, t, t, det.xyxy)
+                cand = _Candidate(self._next_key(), shop_id, t - det.static_s, t, det.xyxy)
                 self._cands.append(cand)
+                if det.static_s >= self.rule.stationary.window_s:
+                    self._arrived_still(cand, det, t, active_from)
+                    cand.see(det, t, self._unknown)
+                    seen_now.add(id(cand))
+                    continue
             self._observe(cand, det.xyxy, t, active_from)
             cand.see(det, t, self._unknown)
             seen_now.add(id(cand))
@@ -215,7 +229,33 @@ class DwellTracker:
             keep.append(cand)
         self._cands = keep
         self._prev_sighting_t = t
+        if self.situations is not None:
+            events = self.situations.merge(events, self._resting_boxes)
         return events
+
+    def _permitted(self, box: XYXY) -> bool:
+        """Inside a permitted fixture: the shop's own bench or planter, part of its baseline."""
+        return any(overlap_fraction(box, z.polygon) >= FIXTURE_OVERLAP for _, z in self.fixtures)
+
+    def _resting_boxes(self, shop_id: str) -> list[XYXY]:
+        """Where this rule's objects in a shop's frontage stand now: the evidence of its one case shows them all."""
+        return [self._place(c) for c in self._cands if c.shop_id == shop_id and c.entered and c.rest is not None
+                and c.last_seen == self._prev_sighting_t]  # fmt: skip
+
+    def set_fixtures(self, fixtures: Sequence[tuple[str, Zone]]) -> None:
+        """The camera's current baseline of permitted fixtures (shop, outline)."""
+        self.fixtures = list(fixtures)
+
+    def warp(self, zones: Sequence[Zone], move: Callable[[XYXY], XYXY]) -> None:
+        """The camera moved a little and its frontages were re-registered (`zones`, `move` maps a box of the old
+        view onto the new): everything the tracker knows moves with them, so an object standing through the move
+        keeps its place, its dwell and its case."""
+        self.zones = [z for z in zones if z.camera_id == self.camera_id]
+        for c in self._cands:
+            c.box = move(c.box)
+            if c.rest is not None:
+                c.rest.box = move(c.rest.box)
+            c.recent = deque((t, move(b), u, n) for t, b, u, n in c.recent)
 
     # -- time and stillness -------------------------------------------------------------------------------------
 
@@ -265,6 +305,15 @@ class DwellTracker:
             rest.steady_since = t  # back after a longer gap: it must show once more that it stands still
         self._grow(rest, known, t, active_from)
         rest.t, rest.u = t, self._unknown
+
+    def _arrived_still(self, cand: _Candidate, det: Detection, t: float, active_from: float | None) -> None:
+        """A static object, first reported once it had stood still for `det.static_s` (the static-object detector
+        saw it settle in every frame since): at rest from its arrival, and its dwell counts from then."""
+        since = t - det.static_s
+        cand.rest = _Rest(det.xyxy, since, self._unknown, steady_since=since)
+        cand.recent.append((t, det.xyxy, self._unknown, self._sightings))
+        self._grow(cand.rest, det.static_s, t, active_from)
+        cand.rest.t = t
 
     def _still_since(self, cand: _Candidate, box: XYXY) -> float:
         """The earliest recent sighting from which on the object was seen in every frame, each time within the
@@ -451,6 +500,8 @@ class DwellTracker:
                           opened_t=opened_t, restored=0.0)  # fmt: skip
         cand.classes[object_class] += 1
         self._cands.append(cand)
+        if self.situations is not None:
+            self.situations.restore(key, shop_id)
 
     def _event(self, type_: EventType, c: _Candidate, t: float, cleared_t: float | None = None) -> ViolationEvent:
         return ViolationEvent(

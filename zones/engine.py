@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 
 from detector.types import FrameDetections
-from frontage.config import Config, RuleKind
+from frontage.config import Config, Fixture, RuleKind
 from zones.dwell import DwellState, DwellTracker, ViolationEvent
-from zones.geometry import Zone
+from zones.geometry import XYXY, Zone
 
 
 def zones_from_config(cfg: Config) -> list[Zone]:
@@ -29,6 +30,23 @@ class ZoneEngine:
             ]
             for cam in cfg.cameras
         }
+        for cam in cfg.cameras:
+            self.set_fixtures(cam.id, cam.fixtures)
+
+    def set_fixtures(self, camera_id: str, fixtures: Sequence[Fixture]) -> None:
+        """A camera's baseline of permitted fixtures (its latest version): they never open a goods case."""
+        zones = [(f.shop_id, Zone.from_points(f.shop_id, camera_id, f.polygon)) for f in fixtures]
+        for tr in self._trackers.get(camera_id, []):
+            if tr.kind is RuleKind.out_of_store_trading:
+                tr.set_fixtures(zones)
+
+    def warp(self, camera_id: str, polygons: dict[str, Sequence[tuple[float, float]]],
+             move: Callable[[XYXY], XYXY]) -> None:  # fmt: skip
+        """The camera's view moved a little: its frontages are now `polygons` (by shop), and `move` maps a box
+        of the old view onto the new one."""
+        zones = [Zone.from_points(shop, camera_id, pts) for shop, pts in polygons.items()]
+        for tr in self._trackers.get(camera_id, []):
+            tr.warp(zones, move)
 
     def restore(self, camera_id: str, kind: RuleKind, **violation) -> bool:
         """Hand an open violation back to its tracker after a restart; False if its camera or rule is gone."""

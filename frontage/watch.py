@@ -1,0 +1,190 @@
+"""One camera's eyes beside the model: the static-object detector and the view guard, and what they change.
+
+Both replay and `frontage run` feed every sampled frame through `look` and every frame the model saw through
+`augment`. The view guard compares the camera's view with its reference frame: a small move (bumped, zoomed a
+little) re-registers the frontages, the fixtures and the static-object models with the homography, so an object
+standing through the move keeps its place, dwell and case; a camera re-aimed, covered, black or out of focus
+suspends the camera's rules (its frames are unknown time: no dwell, no clearing, no escalation) until the view
+is right again or an operator confirms the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from detector.static_objects import StaticObjectDetector
+from detector.types import Detection
+from detector.view import ViewGuard, ViewReport
+from frontage.config import Camera, Config, Fixture
+from zones.engine import ZoneEngine
+from zones.geometry import XYXY
+
+log = logging.getLogger(__name__)
+
+Points = list[tuple[float, float]]
+# (camera id, kind, reason, data): a camera ledger entry ("view_reregistered", "camera_moved", ...)
+CameraEvent = Callable[[str, str, str, dict], None]
+SUSPENDING = ("moved", "tampered")
+
+
+@dataclass
+class ViewStatus:
+    state: str = "ok"
+    reason: str = ""
+    since: dt.datetime | None = None
+    shift_px: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"view_state": self.state, "view_reason": self.reason, "view_shift_px": round(self.shift_px, 2),
+                "view_since": self.since.isoformat() if self.since else None}  # fmt: skip
+
+
+class CameraWatch:
+    """The static-object detector and the view guard of one camera, wired to the zone engine."""
+
+    def __init__(self, cfg: Config, camera: Camera, zones: ZoneEngine, on_event: CameraEvent | None = None,
+                 on_regions: Callable[[list[Points]], None] | None = None):  # fmt: skip
+        self.cfg, self.camera, self.zones = cfg, camera, zones
+        self.on_event = on_event or (lambda *_: None)
+        self.on_regions = on_regions or (lambda _: None)
+        self.reference_polygons: dict[str, Points] = {
+            s.id: [tuple(p) for p in f.polygon] for s in cfg.shops for f in s.frontages if f.camera_id == camera.id
+        }
+        self.fixtures: list[Fixture] = list(camera.fixtures)  # in the reference view
+        self.baseline_version = 0
+        self.h = np.eye(3)  # reference view -> current view, as applied to the frontages
+        self.status = ViewStatus()
+        size = (camera.width, camera.height)
+        so = cfg.static_objects
+        goods = cfg.rules.out_of_store_trading.classes
+        self.static = StaticObjectDetector(so, size, list(self.reference_polygons.values()),
+                                           goods=frozenset(goods)) if so else None  # fmt: skip
+        self.guard: ViewGuard | None = None
+        self._latest: np.ndarray | None = None
+
+    @property
+    def suspended(self) -> bool:
+        """The view is not the one the frontages were drawn on: the camera's rules wait."""
+        return self.status.state in SUSPENDING
+
+    def polygons(self) -> dict[str, Points]:
+        return {shop: _warp_points(self.h, pts) for shop, pts in self.reference_polygons.items()}
+
+    def look(self, image: np.ndarray, t: float, now: dt.datetime) -> bool:
+        """Every sampled frame: check the view when due, teach the static-object models. True when the model
+        should look at this frame now (the view changed, or something new settled)."""
+        self._latest = image
+        vcfg = self.cfg.detector.view
+        if vcfg.enabled and self.guard is None:
+            anchors = [p for pts in self.reference_polygons.values() for p in pts]
+            self.guard = ViewGuard(vcfg, image, anchors)
+        wants = False
+        if self.guard is not None:
+            report = self.guard.check(image, t)
+            if report is not None:
+                wants = self._on_report(report, image, now)
+        if self.static is not None and not self.suspended:
+            upd = self.static.update(image, t)
+            if upd.global_change and self.guard is not None:
+                self.guard.request()  # a bumped camera is a global change too: look at the view at once
+        return wants
+
+    def augment(self, dets: list[Detection], t: float) -> list[Detection]:
+        """The model's detections of a frame it saw, plus the static objects they do not explain."""
+        if self.static is None or self.suspended:
+            return dets
+        return self.static.detect(dets, t)
+
+    def set_fixtures(self, fixtures: Sequence[Fixture], version: int) -> None:
+        """A new baseline version (fixtures in the reference view)."""
+        self.fixtures, self.baseline_version = list(fixtures), version
+        self._apply_fixtures()
+
+    def confirm(self, now: dt.datetime) -> dict:
+        """An operator confirmed the camera's current view: it becomes the reference, the frontages stay where
+        they are now, the static-object models start again, and the rules resume."""
+        if self._latest is None or self.guard is None:
+            return {"camera_id": self.camera.id, "confirmed": False, "reason": "no frame from this camera yet"}
+        was = self.status.state
+        self.guard.rebase(self._latest)
+        # The frontages as they stand now are the reference from here on.
+        self.reference_polygons = self.polygons()
+        self.fixtures = [f.model_copy(update={"polygon": _warp_points(self.h, f.polygon)}) for f in self.fixtures]
+        self.h = np.eye(3)
+        if self.static is not None:
+            old = self.static
+            self.static = StaticObjectDetector(old.cfg, old.frame_size, list(self.reference_polygons.values()),
+                                               goods=old.goods)  # fmt: skip
+        self.status = ViewStatus("ok", "view confirmed by an operator", now)
+        return {"camera_id": self.camera.id, "confirmed": True, "was": was}
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _on_report(self, report: ViewReport, image: np.ndarray, now: dt.datetime) -> bool:
+        before = self.status.state
+        if report.state in SUSPENDING:
+            if before != report.state:
+                self.status = ViewStatus(report.state, report.reason, now, report.shift_px)
+                kind = "camera_moved" if report.state == "moved" else "view_tampered"
+                log.warning("camera %s: %s; its rules are suspended", self.camera.id, report.reason)
+                self.on_event(self.camera.id, kind, report.reason + "; rules suspended", {"inliers": report.inliers})
+            return False
+        if report.homography is not None:
+            h = np.asarray(report.homography, np.float64)
+            if _max_move(h, self.h, self._anchors()) >= self.cfg.detector.view.reregister_px:
+                self._reregister(h, report, now)
+        if before in SUSPENDING:
+            self.status = ViewStatus(report.state, report.reason, now, report.shift_px)
+            self.on_event(self.camera.id, "view_restored", f"view back: {report.reason}; rules resume", {})
+            return True
+        self.status.state, self.status.shift_px = report.state, report.shift_px
+        if report.state == "ok":
+            self.status.reason = report.reason
+        return before != report.state
+
+    def _anchors(self) -> Points:
+        return [p for pts in self.reference_polygons.values() for p in pts]
+
+    def _reregister(self, h: np.ndarray, report: ViewReport, now: dt.datetime) -> None:
+        """Move the frontages, fixtures, dwell trackers and static-object models from the applied view to `h`."""
+        delta = h @ np.linalg.inv(self.h)
+        self.h = h
+        polys = self.polygons()
+        self.zones.warp(self.camera.id, polys, lambda b: _warp_box(delta, b))
+        if self.static is not None:
+            self.static.warp(delta, list(polys.values()))
+        self._apply_fixtures()
+        self.on_regions(list(polys.values()))
+        self.status = ViewStatus(report.state, report.reason, now, report.shift_px)
+        log.info("camera %s: %s; frontages re-registered", self.camera.id, report.reason)
+        self.on_event(self.camera.id, "view_reregistered", f"{report.reason}; frontages re-registered",
+                      {"homography": [list(r) for r in h.tolist()], "shift_px": round(report.shift_px, 2),
+                       "polygons": {k: [list(p) for p in v] for k, v in polys.items()}})  # fmt: skip
+
+    def _apply_fixtures(self) -> None:
+        warped = [f.model_copy(update={"polygon": _warp_points(self.h, f.polygon)}) for f in self.fixtures]
+        self.zones.set_fixtures(self.camera.id, warped)
+
+
+def _warp_points(h: np.ndarray, pts: Sequence[tuple[float, float]]) -> Points:
+    arr = cv2.perspectiveTransform(np.asarray([pts], np.float64), np.asarray(h, np.float64))[0]
+    return [(round(float(x), 2), round(float(y), 2)) for x, y in arr]
+
+
+def _warp_box(h: np.ndarray, b: XYXY) -> XYXY:
+    pts = _warp_points(h, [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])])
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _max_move(a: np.ndarray, b: np.ndarray, pts: Points) -> float:
+    if not pts:
+        return 0.0
+    pa, pb = np.asarray(_warp_points(a, pts)), np.asarray(_warp_points(b, pts))
+    return float(np.max(np.hypot(*(pa - pb).T)))
