@@ -59,6 +59,14 @@ class Tracks(Protocol):
     def update(self, detections: list[Detection], shape: tuple[int, int]) -> list[Detection]: ...
 
 
+class Watch(Protocol):
+    """What looks at every frame beside the model (static objects, the view guard)."""
+
+    def look(self, image: np.ndarray, t: float) -> bool: ...  # True: the model should see this frame now
+
+    def augment(self, detections: list[Detection], t: float) -> list[Detection]: ...
+
+
 # (camera id, detections, image, what the detections are worth for this image): the rules take it from here.
 Record = Callable[[str, list[Detection], np.ndarray, Evidence], None]
 UNCHANGED_REASONS = ("recheck", "requested")  # frames due although the picture did not change
@@ -77,8 +85,9 @@ class FrameScheduler:
 
     def __init__(self, camera_ids: Sequence[str], gate: ChangeGate, detector: Detector, trackers: dict[str, Tracks],
                  budget: InferenceBudget, timer: Callable[[], float] = time.monotonic,
-                 max_carry_s: float = 2.0):  # fmt: skip
+                 max_carry_s: float = 2.0, watches: dict[str, Watch] | None = None):  # fmt: skip
         self.gate, self.detector, self.trackers, self.budget, self.timer = gate, detector, trackers, budget, timer
+        self.watches = watches or {}
         self.max_carry_s = max_carry_s
         self.stats: dict[str, dict[str, float]] = {c: dict.fromkeys(CAMERA_STATS, 0) for c in camera_ids}
         self.last_dets: dict[str, list[Detection]] = {}
@@ -95,6 +104,9 @@ class FrameScheduler:
                 continue
             self._last_seq[cam] = frame.seq
             self.stats[cam]["frames_handled"] += 1
+            watch = self.watches.get(cam)
+            if watch is not None and watch.look(frame.image, t):
+                self.gate.request(cam)  # the view changed, or something new settled: the model looks now
             decision = self.gate.decide(cam, frame.image, t, commit=False)
             if decision.infer:  # the newest frame due replaces one still waiting from an earlier round
                 self.pending[cam] = _Due(cam, frame, decision)
@@ -111,7 +123,7 @@ class FrameScheduler:
             if not k:
                 break
             chunk, queue = queue[:k], queue[k:]
-            self._infer(chunk, record)
+            self._infer(chunk, record, t)
             spent = self.timer() - t_round
         for due in queue:  # held back: carry forward now (once per frame), stay pending for the next round
             cam = due.camera_id
@@ -133,7 +145,7 @@ class FrameScheduler:
         as urgently as a change."""
         self.gate.request(camera_id)
 
-    def _infer(self, chunk: list[_Due], record: Record) -> None:
+    def _infer(self, chunk: list[_Due], record: Record, t: float) -> None:
         t0 = self.timer()
         batch = self.detector.detect([d.frame.image for d in chunk])  # one call for every camera in the chunk
         done = self.timer()
@@ -141,6 +153,8 @@ class FrameScheduler:
         self.budget.observe(per_frame_s)
         for due, raw in zip(chunk, batch, strict=True):
             cam = due.camera_id
+            if (watch := self.watches.get(cam)) is not None:
+                raw = watch.augment(raw, t)
             del self.pending[cam]
             self.gate.sent(cam, due.decision)
             dets = self.trackers[cam].update(raw, due.frame.image.shape[:2])

@@ -2,9 +2,11 @@
 
 The COCO model names a few goods (a chair, a potted plant); what shops set out is crates, racks, stalls and
 parasols. Two background models per camera, on a small colour copy of the watched area (the frontages widened
-by a margin): a long-term one (`learn_s`) of the empty street and a short-term one (`settle_s`) of what is there
-now. A pixel that differs from the long-term background but has become part of the short-term one, for
-`min_static_s` without a break, belongs to something new that stopped there. Its connected regions, large and
+by a margin): a long-term one (`learn_s`) of the empty street and a short-term one (`settle_s`, about the last
+frames) of what is there now. A pixel that differs from the long-term background but matches the short-term one,
+for `min_static_s` without a break, belongs to something new that stopped there. Every pixel of an object set
+out settles at once, so its region is whole when first reported, and its arrival (when its pixels began to
+differ from the street) is reported with it. Its connected regions, large and
 compact enough, are detections of class `static_object` for the goods rule. What real street cameras do to the
 pixels, and how each is kept from opening a case:
 

@@ -300,14 +300,14 @@ class StaticObjects(Strict):
         "street (sunrise, clouds, wet paving). It never learns what is covered by a static object.",
     )
     settle_s: NonNegSeconds = Field(
-        4.0,
-        description="Time constant of the short-term background: how long something must stand still before it "
-        "counts as part of the scene now. Passers-by, moving shadows and traffic never settle.",
+        1.0,
+        description="Time constant of the short-term background (what is there now): a pixel that matches it is "
+        "unchanged since the last frames. Passers-by, moving shadows and traffic never match it for long.",
     )
     min_static_s: NonNegSeconds = Field(
         6.0,
-        description="Seconds a pixel must differ from the long-term background and match the short-term one "
-        "before it belongs to a static object (raindrops that run off, a pause of a passer-by).",
+        description="Seconds a pixel must differ from the long-term background and stay unchanged, without a "
+        "break, before it belongs to a static object (raindrops that run off, a passer-by who pauses).",
     )
     threshold: float = Field(
         0.14,

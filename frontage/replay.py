@@ -183,9 +183,13 @@ def replay(
         record_camera_event(engine, camera_id, kind, "system", reason, at, data)
 
     stream = DetectionStream(cfg, path, weights, camera_id, zones, start, camera_event)
-    for cam, watch in stream.watches.items():
+    for cam in stream.camera_ids:  # the camera's latest baseline of permitted fixtures, if operators changed it
         if (latest := latest_baseline(engine, cam)) is not None:
-            watch.set_fixtures([Fixture.model_validate(f) for f in latest[1]], latest[0])
+            fixtures = [Fixture.model_validate(f) for f in latest[1]]
+            if cam in stream.watches:
+                stream.watches[cam].set_fixtures(fixtures, latest[0])
+            else:
+                zones.set_fixtures(cam, fixtures)
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     workflow = Workflow(engine, cfg, clock)
     workflow.camera_dark = lambda cam: cam in stream.watches and stream.watches[cam].suspended

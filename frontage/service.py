@@ -28,13 +28,15 @@ from detector.gate import ChangeGate
 from detector.live import StreamReader
 from detector.scheduling import ROUND_SHARE, FrameScheduler, InferenceBudget
 from detector.types import Evidence, FrameDetections
+from dispatch.baselines import latest_baseline, record_camera_event
 from dispatch.cases import CaseRecorder
 from dispatch.checkpoints import load_dwelling, save_dwelling
 from dispatch.db import CaseRow, make_engine
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
-from frontage.config import Config, RuleKind
+from frontage.config import Camera, Config, Fixture, RuleKind
+from frontage.watch import CameraWatch
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -130,15 +132,30 @@ def run_service(
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
     for cam in video:
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
+
+    def camera_event(camera_id: str, kind: str, reason: str, data: dict) -> None:
+        try:
+            record_camera_event(engine, camera_id, kind, "system", reason, clock.now(), data)
+        except Exception:  # a store hiccup costs the ledger line, not the camera
+            log.exception("camera %s: %s not written to the camera ledger", camera_id, kind)
+
+    watches = {c.id: CameraWatch(cfg, c, zones, camera_event,
+                                 partial(_regions_to_gate, gate, c)) for c in video}  # fmt: skip
+    control = WatchControl(engine, watches, clock)
+    for cid in watches:
+        control.reload_baseline(cid)
     period = 1.0 / cfg.detector.sample_fps
     scheduler = FrameScheduler([c.id for c in video], gate, detector, trackers or {},
-                               InferenceBudget(ROUND_SHARE * period),
-                               max_carry_s=cfg.detector.max_carry_s)  # fmt: skip
+                               InferenceBudget(ROUND_SHARE * period), max_carry_s=cfg.detector.max_carry_s,
+                               watches={cid: control.looker(cid) for cid in watches})  # fmt: skip
     stats = scheduler.stats
-    workflow.camera_dark = lambda cam_id: cam_id in readers and readers[cam_id].state().state != "online"
+    workflow.camera_dark = lambda cam_id: (
+        cam_id in readers and (readers[cam_id].state().state != "online" or watches[cam_id].suspended)
+    )
 
     def camera_status() -> list[dict]:
-        out = [{"id": cid, **r.state().as_dict(), **stats[cid], "source": r.source} for cid, r in readers.items()]
+        out = [{"id": cid, **r.state().as_dict(), **stats[cid], "source": r.source, **watches[cid].status.as_dict(),
+                "baseline_version": watches[cid].baseline_version} for cid, r in readers.items()]  # fmt: skip
         return out + [
             {"id": cid, "state": f.state, "reconnects": 0, "source": "detections feed"} for cid, f in feeds.items()
         ]
@@ -150,7 +167,7 @@ def run_service(
         from dispatch.open311_server import BackgroundServer
 
         app = create_app(cfg, engine, workflow, snapshot_dir=snapshot_dir, upload_dir=snapshot_dir.parent / "uploads",
-                         camera_status=camera_status)  # fmt: skip
+                         camera_status=camera_status, camera_control=control)  # fmt: skip
         api = BackgroundServer(app, cfg.api.host, port).start()
         log.warning("operator API and review page on %s/", api.url)
 
@@ -172,6 +189,8 @@ def run_service(
             log.info("%s %s %s shop=%s", ev.type.value, ev.kind.value, ev.object_class, ev.shop_id)
 
     def record_live(t: float, when: dt.datetime, cam_id: str, dets: list, image, evidence: Evidence) -> None:
+        if watches[cam_id].suspended:  # the view is not the one the frontages were drawn on: nothing counts
+            evidence, dets = Evidence.unknown, []
         record(FrameDetections(cam_id, t, dets, image, evidence=evidence), when, image)
         if zones.awaiting_look(cam_id):  # a case is due: it opens on the next frame the model sees
             scheduler.request_look(cam_id)
@@ -205,6 +224,8 @@ def run_service(
                     fd.t = (when - start).total_seconds()
                     record(fd, when, None)
             t_run = (now - start).total_seconds()
+            control.now = now
+            control.apply_pending()  # operators' confirmations and baseline changes, on this thread
             scheduler.step({c.id: readers[c.id].latest() for c in video}, t_run, partial(record_live, t_run, now))
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
@@ -216,6 +237,81 @@ def run_service(
         if api is not None:
             api.stop()
     return len(recorder.case_ids)
+
+
+def _regions_to_gate(gate: ChangeGate, cam: Camera, polygons: list) -> None:
+    gate.set_region(cam.id, polygons, (cam.width, cam.height))
+
+
+class WatchControl:
+    """The camera watches as the API steers them (api.context.CameraControl). Requests come from the API's
+    thread and are carried out on the camera loop's, between two rounds, so a watch is never changed mid-frame."""
+
+    def __init__(self, engine: Engine, watches: dict[str, CameraWatch], clock: Clock):
+        self.engine, self.watches, self.clock = engine, watches, clock
+        self.now = clock.now()
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, str, threading.Event, dict]] = []
+
+    def looker(self, camera_id: str) -> _Looker:
+        return _Looker(self, self.watches[camera_id])
+
+    def confirm_view(self, camera_id: str, actor: str) -> dict:
+        """Wait (up to 10 s) for the camera loop to take the camera's current view as its reference."""
+        watch = self._watch(camera_id)
+        if not watch.suspended:
+            raise ValueError(f"camera {camera_id}'s view is {watch.status.state}: there is nothing to confirm")
+        done, answer = threading.Event(), {}
+        with self._lock:
+            self._pending.append(("confirm", camera_id, done, answer))
+        if not done.wait(10):
+            raise ValueError(f"camera {camera_id}: the camera loop did not answer within 10 s; try again")
+        return answer
+
+    def baseline_changed(self, camera_id: str) -> None:
+        self._watch(camera_id)
+        with self._lock:
+            self._pending.append(("baseline", camera_id, threading.Event(), {}))
+
+    def apply_pending(self) -> None:
+        with self._lock:
+            todo, self._pending = self._pending, []
+        for what, cid, done, answer in todo:
+            try:
+                if what == "confirm":
+                    answer.update(self.watches[cid].confirm(self.clock.now()))
+                else:
+                    self.reload_baseline(cid)
+            except Exception:
+                log.exception("camera %s: %s failed", cid, what)
+            finally:
+                done.set()
+
+    def reload_baseline(self, camera_id: str) -> None:
+        latest = latest_baseline(self.engine, camera_id)
+        if latest is not None:
+            version, fixtures = latest
+            self.watches[camera_id].set_fixtures([Fixture.model_validate(f) for f in fixtures], version)
+            log.info("camera %s: baseline version %d (%d fixtures)", camera_id, version, len(fixtures))
+
+    def _watch(self, camera_id: str) -> CameraWatch:
+        if camera_id not in self.watches:
+            raise LookupError(f"camera {camera_id} is not watched by this process")
+        return self.watches[camera_id]
+
+
+@dataclass
+class _Looker:
+    """A watch as the scheduler sees it: the wall time of the round comes from the control."""
+
+    control: WatchControl
+    watch: CameraWatch
+
+    def look(self, image, t: float) -> bool:
+        return self.watch.look(image, t, self.control.now)
+
+    def augment(self, detections: list, t: float) -> list:
+        return self.watch.augment(detections, t)
 
 
 def _dispatch_forever(loop: DispatchLoop, stop: threading.Event) -> None:

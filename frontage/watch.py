@@ -31,6 +31,7 @@ Points = list[tuple[float, float]]
 # (camera id, kind, reason, data): a camera ledger entry ("view_reregistered", "camera_moved", ...)
 CameraEvent = Callable[[str, str, str, dict], None]
 SUSPENDING = ("moved", "tampered")
+STATIC_CHANGE = 0.002  # share of the watched area that settling or leaving static objects must change
 
 
 @dataclass
@@ -67,6 +68,7 @@ class CameraWatch:
                                            goods=frozenset(goods)) if so else None  # fmt: skip
         self.guard: ViewGuard | None = None
         self._latest: np.ndarray | None = None
+        self._static_frac = 0.0
 
     @property
     def suspended(self) -> bool:
@@ -93,6 +95,9 @@ class CameraWatch:
             upd = self.static.update(image, t)
             if upd.global_change and self.guard is not None:
                 self.guard.request()  # a bumped camera is a global change too: look at the view at once
+            # Something settled or was taken in: the model looks now, not at the gate's next re-check.
+            wants |= abs(upd.static_frac - self._static_frac) >= STATIC_CHANGE
+            self._static_frac = upd.static_frac
         return wants
 
     def augment(self, dets: list[Detection], t: float) -> list[Detection]:
