@@ -2,7 +2,7 @@
 
     python -m bench.cameras [--cameras 8,16,24,32] [--busy 0,50,100] [--cameras-at 100=4,8,12]
                             [--seconds 45] [--warmup 20] [--naive 2] [--naive-fps 1,2] [--no-naive-stride]
-                            [--weights W] [--threads T] [--work DIR] [--profile]
+                            [--weights W] [--threads T] [--work DIR] [--profile] [--watch on] [--repeat 1]
 
 A real GStreamer RTSP server serves N 720p 25 fps street streams (H.264, GOP 25, MP4s as long as the run,
 sent as they are; `bench/streams.py` prepares them and their truth). A share of the cameras (`--busy`, in
@@ -49,6 +49,13 @@ user writes, with `vid_stride` set so the model sees the sample rate (25 at 1 fr
 the ratios to frontage, the fair one (vid_stride at the sample rate) first. `--profile` samples the service
 with py-spy over each window and prints where its CPU went, by pipeline stage (`bench/profile.py`). The RTSP
 server's own CPU is reported too: it shares the two cores.
+
+What looks at every sampled frame beside the model is swept with `--watch` (default `on`, the shipped config):
+`on` runs the static-object detector on out_of_store_trading (its classes unchanged) and the view guard
+(`detector.view`); `off` runs neither, as the service did before they came. `--watch off,on` runs both for every
+busy share and N, one after the other (`--repeat R`: R times each, alternating which goes first), and prints
+their CPU per camera-second (medians over the repeats), its ratio on/off, whether each kept its sample rate and
+its false cases. The run files then carry the mode (`cases-<busy>-<N>-<mode>.json`, `-r<k>` when repeated).
 """
 
 from __future__ import annotations
@@ -107,6 +114,8 @@ STATIC_SHOPS = ("shop-a",)
 BUSY_SHOPS = ("shop-a", "shop-b", "shop-c")  # traffic drives through all three frontages
 BUSY_SCENES = ("double_park", "traffic_lane")  # alternating over the busy cameras
 GOLDEN = (math.sqrt(5) - 1) / 2  # spreads k = 0, 1, 2, ... evenly over an interval, each new one in the widest gap
+WATCH_MODES = ("off", "on")  # static objects and the view guard: neither, or both (the shipped config)
+CPU_LIMIT = 1.15  # the most CPU per camera the watches may add: on / off
 
 
 @dataclass(frozen=True)
@@ -177,9 +186,33 @@ def busy_offset(k: int, warmup_s: float, seconds: float) -> tuple[str, float]:
     return name, stops[0] - (lo + spread * (hi - lo))
 
 
-def config(tmp: Path, cams: Sequence[tuple[str, tuple[str, ...]]], threads: int = 0, tag: str = "") -> Path:
+def watch_config(cfg: dict, mode: str) -> dict:
+    """`cfg` with the static-object detector (out_of_store_trading, its classes unchanged) and the view guard
+    both on (`on`, the shipped config) or both off (`off`, the service before they came)."""
+    if mode not in WATCH_MODES:
+        raise ValueError(f"--watch: {mode!r} is not one of {', '.join(WATCH_MODES)}")
+    on = mode == "on"
+    trading = cfg.setdefault("rules", {}).setdefault("out_of_store_trading", {})
+    trading["static_objects"] = {**trading.get("static_objects", {}), "enabled": on}
+    detector = cfg.setdefault("detector", {})
+    detector["view"] = {**detector.get("view", {}), "enabled": on}
+    return cfg
+
+
+def watch_modes(spec: str) -> list[str]:
+    """`--watch off,on` -> ["off", "on"], each checked."""
+    modes = [m.strip() for m in spec.split(",") if m.strip()]
+    bad = [m for m in modes if m not in WATCH_MODES]
+    if bad or not modes or len(set(modes)) != len(modes):
+        raise argparse.ArgumentTypeError(f"--watch takes {' and/or '.join(WATCH_MODES)}, each once: {spec!r}")
+    return modes
+
+
+def config(tmp: Path, cams: Sequence[tuple[str, tuple[str, ...]]], threads: int = 0, tag: str = "",
+           watch: str = "on") -> Path:  # fmt: skip
     """The benchmark's config: the demo shops, each camera with its own copy of the shops it watches (`shop-a-07`
-    on cam07), sample_fps 1, parking dwell 15 s and grace 6 s, no repeat window."""
+    on cam07), sample_fps 1, parking dwell 15 s and grace 6 s, no repeat window; static objects and the view
+    guard as `watch` says (`watch_config`)."""
     cfg = yaml.safe_load(yaml.safe_dump(SCENARIOS["camera_loop"].config))
     shops = {s["id"]: s for s in cfg["shops"]}
     cfg["cameras"] = [{"id": f"cam{i:02d}", "source": url} for i, (url, _) in enumerate(cams)]
@@ -193,6 +226,7 @@ def config(tmp: Path, cams: Sequence[tuple[str, tuple[str, ...]]], threads: int 
     cfg["detector"]["threads"] = threads
     cfg["rules"]["illegal_parking"].update(dwell_s=DWELL_S, exit_grace_s=GRACE_S, repeat_window_s=0)
     cfg["api"] = {"tokens": [{"name": "bench", "role": "operator", "token": TOKEN}]}
+    watch_config(cfg, watch)
     path = tmp / f"cams-{tag or len(cams)}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -255,12 +289,13 @@ def _snap(snapshot: str, snaps: Path | None) -> str:
 
 
 def run_ours(cams: list[Camera], weights: str, seconds: float, warmup: float, tmp: Path, tag: str,
-             profile: bool = False, threads: int = 0) -> dict:  # fmt: skip
+             profile: bool = False, threads: int = 0, watch: str = "on") -> dict:  # fmt: skip
     n = len(cams)
     mounts = {f"/c{i:02d}": cam.stream.path for i, cam in enumerate(cams)}
     snaps = tmp / f"snaps-{tag}"
     with RtspServer(mounts) as server:
-        cfg = config(tmp, [(server.url(m), cam.shops) for m, cam in zip(mounts, cams, strict=True)], threads, tag)
+        urls = [(server.url(m), cam.shops) for m, cam in zip(mounts, cams, strict=True)]
+        cfg = config(tmp, urls, threads, tag, watch)
         db = tmp / f"ours-{tag}.db"
         log_path = tmp / f"ours-{tag}.log"
         log = log_path.open("w")
@@ -325,6 +360,7 @@ def run_ours(cams: list[Camera], weights: str, seconds: float, warmup: float, tm
     (tmp / f"cases-{tag}.json").write_text(json.dumps(truth.rows, indent=1) + "\n")
     return {
         "n": n,
+        "watch": watch,
         "busy": sum(c.busy for c in cams),
         "cpu_per_cam_s": (c1 - c0) / window / n,
         "server_cores": (v1 - v0) / window,
@@ -380,7 +416,9 @@ def run_naive(cams: list[Camera], stride: int, weights: str, seconds: float, war
     mounts = {f"/n{i:02d}": cam.stream.path for i, cam in enumerate(cams)}
     with RtspServer(mounts) as server:
         urls = [server.url(m) for m in mounts]
-        cfg = config(tmp, [(u, cam.shops) for u, cam in zip(urls, cams, strict=True)], tag=f"naive-{stride}")
+        # The docs' loop has no static-object detector and no view guard: only the model and the zone rules.
+        cfg = config(tmp, [(u, cam.shops) for u, cam in zip(urls, cams, strict=True)], tag=f"naive-{stride}",
+                     watch="off")  # fmt: skip
         logs = [tmp / f"naive-{stride}-{i}.log" for i in range(k)]
         procs = [
             subprocess.Popen(
@@ -506,7 +544,8 @@ def _fmt_delays(t: Truth) -> str:
 def report_row(r: dict, share: int) -> None:
     t: Truth = r["truth"]
     print(
-        f"frontage  N={r['n']:>3}, {share:>3}% busy ({r['busy']} busy): {r['cpu_per_cam_s']:.3f} CPU-s per camera-s, "
+        f"frontage  N={r['n']:>3}, {share:>3}% busy ({r['busy']} busy), watch {r['watch']}: "
+        f"{r['cpu_per_cam_s']:.3f} CPU-s per camera-s, "
         f"min rate {r['min_rate']:.2f}/s, max lag {r['max_lag_s']:.2f} s, kept up: {r['kept_up']}, "
         f"model calls {r['inferences_per_s']:.1f}/s, held back {r['deferred_per_s']:.1f}/s, "
         f"longest without the model {r['max_model_age_s']:.1f} s, slowest reader {r['min_reader_rate']:.2f}/s, "
@@ -588,6 +627,56 @@ def summary(rows: dict[int, list[dict]], naive: list[dict]) -> None:
         print(f"| {what} | {ratios} |")
 
 
+def runs(modes: Sequence[str], repeat: int) -> list[tuple[int, str]]:
+    """(repeat, mode) in the order they run: every mode once per repeat, which goes first alternating, so a drift
+    of the box (another job, heat) falls on both."""
+    return [(k, mode) for k in range(repeat) for mode in (modes if k % 2 == 0 else list(reversed(modes)))]
+
+
+def watch_summary(rows: dict[str, dict[int, list[dict]]], base: str = "off", other: str = "on") -> list[dict]:
+    """The CPU the watches add, per busy share and N: medians over the repeats of each mode, and their ratio."""
+    out = []
+    shares = [s for s in rows[base] if s in rows[other]]
+    for share in shares:
+        for n in sorted({r["n"] for r in rows[base][share]} & {r["n"] for r in rows[other][share]}):
+            row: dict = {"share": share, "n": n}
+            for mode in (base, other):
+                rs = [r for r in rows[mode][share] if r["n"] == n]
+                row[mode] = {
+                    "cpu": statistics.median(r["cpu_per_cam_s"] for r in rs),
+                    "cpus": [r["cpu_per_cam_s"] for r in rs],
+                    "kept_up": all(r["kept_up"] for r in rs),
+                    "min_rate": min(r["min_rate"] for r in rs),
+                    "max_lag_s": max(r["max_lag_s"] for r in rs),
+                    "false": sum(len(r["truth"].false) for r in rs),
+                }
+            row["ratio"] = row[other]["cpu"] / row[base]["cpu"] if row[base]["cpu"] > 0 else float("inf")
+            out.append(row)
+    print(f"\nCPU per camera-second, watch {other} / {base} (static objects and view guard; medians over the "
+          f"repeats; the limit is {CPU_LIMIT:.2f}):")  # fmt: skip
+    print(f"| busy cameras | N | {base}: CPU-s per camera-s | {other}: CPU-s per camera-s | {other} / {base} "
+          f"| kept up {base} / {other} | slowest camera {base} / {other} | max lag {base} / {other} "
+          f"| false cases {base} / {other} |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    yes = {True: "yes", False: "no"}
+    for w in out:
+        b, o = w[base], w[other]
+        print(f"| {w['share']}% | {w['n']} | {_fmt_cpus(b['cpus'])} | {_fmt_cpus(o['cpus'])} | {w['ratio']:.3f} | "
+              f"{yes[b['kept_up']]} / {yes[o['kept_up']]} | {b['min_rate']:.2f} / {o['min_rate']:.2f} frames/s | "
+              f"{b['max_lag_s']:.2f} / {o['max_lag_s']:.2f} s | {b['false']} / {o['false']} |")  # fmt: skip
+    over = [w for w in out if w["ratio"] > CPU_LIMIT]
+    for w in over:
+        print(f"{w['share']}% busy, N={w['n']}: watch {other} uses {w['ratio'] - 1:+.1%} CPU per camera, over the "
+              f"{CPU_LIMIT - 1:.0%} limit", flush=True)  # fmt: skip
+    if out and not over:
+        print(f"every busy share and N within the {CPU_LIMIT - 1:.0%} limit", flush=True)
+    return out
+
+
+def _fmt_cpus(cpus: list[float]) -> str:
+    med = f"{statistics.median(cpus):.3f}"
+    return med if len(cpus) == 1 else f"{med} ({', '.join(f'{c:.3f}' for c in cpus)})"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cameras", default="8,16,24,32", help="camera counts to sweep for every busy share")
@@ -604,7 +693,13 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=0, help="detector.threads for frontage (0: every core)")
     p.add_argument("--work", type=Path, default=None, help="folder for clips and streams, reused between runs")
     p.add_argument("--profile", action="store_true", help="sample the service with py-spy; print where CPU goes")
+    p.add_argument("--watch", type=watch_modes, default=["on"], metavar="off,on",
+                   help="static objects and view guard: on (the shipped config), off (neither), or off,on to "
+                   "compare them at every busy share and N")  # fmt: skip
+    p.add_argument("--repeat", type=int, default=1, help="runs of each --watch mode per busy share and N")
     a = p.parse_args()
+    if a.repeat < 1:
+        p.error("--repeat must be at least 1")
     require_gstreamer()
     weights = a.weights or default_weights("yolov8n.pt")
     tmp = Path(tempfile.mkdtemp(prefix="bench-cameras-"))
@@ -624,15 +719,22 @@ def main() -> int:
         cams = [Camera(streams.busy_stream(j), BUSY_SHOPS, True) for j in range(a.naive)]
         naive.append(run_naive(cams, stride, weights, a.seconds, a.warmup, tmp))
         report_naive(naive[-1])
-    rows: dict[int, list[dict]] = {}
+    rows: dict[str, dict[int, list[dict]]] = {mode: {} for mode in a.watch}
     for share, ns in counts.items():
         for n in ns:
-            r = run_ours(streams.cameras(n, share), weights, a.seconds, a.warmup, tmp, f"{share}-{n}", a.profile,
-                         a.threads)  # fmt: skip
-            rows.setdefault(share, []).append(r)
-            report_row(r, share)
-    summary(rows, naive)
-    false = sum(len(r["truth"].false) for rs in rows.values() for r in rs)
+            for k, mode in runs(a.watch, a.repeat):
+                tag = f"{share}-{n}" + (f"-{mode}" if len(a.watch) > 1 else "") + (f"-r{k}" if a.repeat > 1 else "")
+                r = run_ours(streams.cameras(n, share), weights, a.seconds, a.warmup, tmp, tag, a.profile,
+                             a.threads, mode)  # fmt: skip
+                rows[mode].setdefault(share, []).append(r)
+                report_row(r, share)
+    for mode in a.watch:
+        if len(a.watch) > 1:
+            print(f"\n## watch {mode}", flush=True)
+        summary(rows[mode], naive)
+    if len(a.watch) > 1:
+        watch_summary(rows)
+    false = sum(len(r["truth"].false) for by_share in rows.values() for rs in by_share.values() for r in rs)
     if false:
         print(f"\n{false} FALSE CASE(S): see the FALSE CASE lines above", flush=True)
     return 1 if false else 0
