@@ -19,7 +19,7 @@ import yaml
 from frontage.config import parse_config
 from frontage.scenarios import render as R
 from frontage.scenarios import sprites as S
-from frontage.scenarios.catalog import DEMO_CONFIG, SCENARIOS, TRAFFIC
+from frontage.scenarios.catalog import DEMO_CONFIG, GOODS, SCENARIOS, TRAFFIC
 
 
 def _media_present() -> bool:
@@ -332,6 +332,16 @@ EXPECTED = {
     "stop_and_go": [],
     "bus_stop": [],
     "double_park": [("shop-b", "illegal_parking", True)],
+    "crates_out": [("shop-a", "out_of_store_trading", True)],
+    "person_stands": [],
+    "van_parks": [("shop-a", "illegal_parking", True)],
+    "camera_shift": [("shop-b", "out_of_store_trading", True)],
+    "camera_reaimed": [],
+    "permitted_planter": [("shop-b", "out_of_store_trading", True)],
+    "parasols": [("shop-a", "out_of_store_trading", True)],
+    "dawn": [],
+    "street_lights": [],
+    "shadows": [],
 }
 
 
@@ -339,7 +349,7 @@ EXPECTED = {
 def test_catalog_scenarios_are_short_valid_and_expect_what_they_say(name):
     sc = SCENARIOS[name]
     cfg = parse_config(sc.config, name)
-    assert 40 <= sc.duration_s <= 90 or name == "camera_loop" or name in TRAFFIC
+    assert 40 <= sc.duration_s <= 90 or name == "camera_loop" or name in TRAFFIC or name in GOODS
     cases = R.expected_cases(sc)
     assert [(c["shop_id"], c["kind"], c["cleared_at_s"] is not None) for c in cases] == EXPECTED[name]
     grace = {k.value: r.exit_grace_s for k, r in cfg.rules.items()}

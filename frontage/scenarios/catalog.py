@@ -12,6 +12,12 @@ demo shops with a parking dwell of 60 s, longer than any stop that belongs to tr
 the queue at the lights), as a real deployment chooses it. They are rendered at 5 frames a second (the
 detector samples 1): ten minutes of street stay cheap to render and replay, and the motion between two
 sampled frames is the same as at 25.
+
+The goods scenarios (`GOODS`) test the static-object detector of the out_of_store_trading rule end to end:
+goods of kinds the model has no class for (furled parasols, a stand, a board: class static_object) set out in a
+frontage among passers-by, and what must not become goods: a person standing for minutes, a parked van (its
+own rule), dawn, street lights switching on, moving shadows, a bumped camera, a re-aimed camera, a permitted
+fixture. They run on `goods_config` (dwell 60 s, one case per shop) at 5 frames a second, sampled once.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ from pathlib import Path
 
 import yaml
 
-from frontage.scenarios.render import Actor, Scenario
+from frontage.scenarios.render import Actor, CameraPose, Scenario
 from frontage.scenarios.sprites import (
+    BOARD,
     BUS_BLUE,
+    CITYHALL_STILL,
+    PARASOL,
+    PARASOL_MIRRORED,
     PERSON_COAT,
     PERSON_DARK,
+    PERSON_DARK_MIRRORED,
     PLANTER,
+    STAND,
     TRUCK_GREEN,
     TRUCKS_STILL,
     VAN_WHITE,
@@ -196,7 +208,7 @@ def stop_and_go(start: float, end: float, seed: int) -> list[Actor]:
     for v in range(len(cycles)):
         sprite, scale = VEHICLES[v % len(VEHICLES)]
         keys = []
-        for k, (go, arrive, _) in enumerate(cycles[v:v + len(places) - 1]):
+        for k, (go, arrive, _) in enumerate(cycles[v : v + len(places) - 1]):
             keys += [(go, *places[k]), (arrive, *places[k + 1])]
         if keys:
             actors.append(Actor(sprite, keys, scale=scale, visible_from=keys[0][0], visible_until=keys[-1][0],
@@ -218,6 +230,215 @@ def standing_by(x: float, y: float, start: float, stay_s: float) -> list[Actor]:
                 (start + 8 + stay_s, x + dx - 400, y)]  # fmt: skip
         out.append(Actor(sprite, keys, scale=0.45, visible_from=start, visible_until=start + 8 + stay_s))
     return out
+
+
+# ---------------------------------------------------------------- goods of any kind
+
+GOODS_FPS = 5
+GOODS_DWELL_S = 60.0
+FIXTURE_MARGIN = 8.0  # a fixture's polygon is its object box grown by this many pixels on every side
+# Where the goods stand: (sprite, ground x, ground y, scale). Shop-a's near strip and shop-b's middle strip,
+# spots where the model boxes none of them (tests/test_scenarios_goods_render.py checks every scenario's frames).
+ROW_A = [(PARASOL, 905.0, 690.0, 1.2), (STAND, 965.0, 690.0, 1.0), (BOARD, 1030.0, 690.0, 0.8),
+         (PARASOL_MIRRORED, 1090.0, 690.0, 1.2)]  # fmt: skip
+ROW_B = [(PARASOL, 930.0, 548.0, 1.0), (STAND, 975.0, 548.0, 1.0), (PARASOL_MIRRORED, 1025.0, 548.0, 1.0)]
+PARASOLS_A = [(PARASOL, 900.0, 690.0, 1.2), (PARASOL_MIRRORED, 960.0, 690.0, 1.2), (PARASOL, 1020.0, 690.0, 1.1),
+              (PARASOL_MIRRORED, 1080.0, 690.0, 1.1)]  # fmt: skip
+# Pavement right of the frontages, from below the frame up to where it vanishes; people walk along it.
+PAVEMENT = ((1195.0, 760.0), (1105.0, 280.0))
+CROSSINGS = (640.0, 480.0, 360.0)  # ground lines on which people cross the street, through the frontages
+WALKERS = (PERSON_DARK, PERSON_DARK_MIRRORED, PERSON_COAT)
+SHADOW = 0.5  # a passer-by's shadow is half as bright as the sunny paving at its core
+
+
+def goods_config(video: str) -> dict:
+    """The demo shops for goods of any kind: the static-object detector on, one case per shop, dwells of 60 s
+    for goods and vehicles, grace 8 s, sampled once a second."""
+    data = _config(video)
+    data["detector"]["sample_fps"] = 1
+    data["rules"]["out_of_store_trading"].update(
+        static_objects={"enabled": True},
+        one_case_per_shop=True,
+        dwell_s=GOODS_DWELL_S,
+        exit_grace_s=8,
+        entry_debounce_s=1,
+    )
+    data["rules"]["illegal_parking"].update(dwell_s=GOODS_DWELL_S, exit_grace_s=8)
+    return data
+
+
+def person_scale(y: float) -> float:
+    """A passer-by's scale at ground line y: 70 px tall far up the street, about 160 px at the frame's bottom."""
+    return round(0.16 + 0.2 * (y - 300.0) / 420.0, 3)
+
+
+def walk(sprite: Sprite, path: list[tuple[float, float, float]], shadow: float = 0.0, name: str = "") -> Actor:
+    """Walk through (t, x, y) points, scaled for the depth of each, visible from the first to the last."""
+    keys = [(t, x, y, person_scale(y)) for t, x, y in path]
+    return Actor(sprite, keys, visible_from=path[0][0], visible_until=path[-1][0], shadow=shadow, name=name)
+
+
+def passers_by_street(start: float, end: float, seed: int, every: tuple[float, float] = (5.0, 11.0),
+                      shadow: float = 0.0, sprites: tuple[Sprite, ...] = WALKERS) -> list[Actor]:  # fmt: skip
+    """People walking past all the time: along the pavement up or down the street (about 16 s in view), or
+    across the street through the frontages (about 14 s); none stops. One sets off every 5-11 s."""
+    rng = random.Random(seed)
+    out: list[Actor] = []
+    t = start + rng.uniform(0, every[0])
+    while t < end:
+        sprite = rng.choice(sprites)
+        if rng.random() < 0.35:
+            y = rng.choice(CROSSINGS)
+            xs = (640.0, 1260.0) if rng.random() < 0.5 else (1260.0, 640.0)
+            path = [(t, xs[0], y), (t + rng.uniform(12, 16), xs[1], y)]
+        else:
+            (x0, y0), (x1, y1) = PAVEMENT if rng.random() < 0.5 else PAVEMENT[::-1]
+            side = rng.uniform(-12, 12)
+            path = [(t, x0 + side, y0), (t + rng.uniform(14, 18), x1 + side, y1)]
+        out.append(walk(sprite, path, shadow, name=f"passer_{len(out)}"))
+        t += rng.uniform(*every)
+    return out
+
+
+def set_out_row(row: list[tuple[Sprite, float, float, float]], start: float, end: float, step_s: float = 3.0,
+                prefix: str = "goods") -> list[Actor]:  # fmt: skip
+    """Goods carried out one by one step_s apart from `start`, and taken in one by one from `end`."""
+    return [
+        Actor(sp, [(0.0, x, y)], scale=s, visible_from=start + k * step_s, visible_until=end + k * step_s,
+              name=f"{prefix}_{k}_{sp.name}")
+        for k, (sp, x, y, s) in enumerate(row)
+    ]  # fmt: skip
+
+
+def fixture_of(actor: Actor, shop_id: str, note: str, margin: float = FIXTURE_MARGIN) -> dict:
+    """A camera fixture (config form) whose polygon is the actor's object box grown by `margin`."""
+    t = actor.visible_from or 0.0
+    x0, y0, x1, y1 = actor.object_box(t)
+    x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+    poly = [[round(x0, 1), round(y0, 1)], [round(x1, 1), round(y0, 1)], [round(x1, 1), round(y1, 1)],
+            [round(x0, 1), round(y1, 1)]]  # fmt: skip
+    return {"shop_id": shop_id, "polygon": poly, "note": note}
+
+
+def _goods(name: str, duration_s: float, actors: list[Actor], description: str, fps: int = GOODS_FPS,
+           light: tuple[tuple[float, float], ...] = (), camera: tuple[CameraPose, ...] = (),
+           fixtures: list[dict] | None = None) -> Scenario:  # fmt: skip
+    config = goods_config(f"{name}.mp4")
+    if fixtures:
+        config["cameras"][0]["fixtures"] = fixtures
+    return Scenario(name, TRUCKS_STILL, duration_s, actors, config, fps=fps, description=description,
+                    depth_order=True, light=light, camera=camera)  # fmt: skip
+
+
+def build_goods() -> list[Scenario]:
+    standing = walk(PERSON_DARK, [(20.0, 1190.0, 560.0), (30.0, 985.0, 545.0), (630.0, 985.0, 545.0),
+                                  (640.0, 1180.0, 520.0), (652.0, 1115.0, 300.0)], name="standing_person")  # fmt: skip
+    planter = Actor(PLANTER, [(0.0, 1040.0, 500.0)], scale=PLANTER_SCALE, visible_from=10.0, name="permitted_planter")
+    parasol = Actor(PARASOL, [(0.0, 915.0, 545.0)], visible_from=10.0, name="permitted_parasol")
+    beside = [(STAND, 975.0, 556.0, 1.0), (BOARD, 967.0, 478.0, 0.7)]  # clear of both fixtures' polygons
+    shifted = CameraPose(55.0, dx=12.0, dy=-16.0, zoom=1.05)
+    reaimed = CameraPose(70.0, background=CITYHALL_STILL,
+                         actors=(Actor(VAN_WHITE_MIRRORED, [(0.0, 940.0, 715.0)], scale=VAN_SCALE, name="new_van"),
+                                 Actor(STAND, [(0.0, 1060.0, 640.0)], name="new_stand")))  # fmt: skip
+    pause = walk(
+        PERSON_DARK_MIRRORED,
+        [
+            (100.0, 1195.0, 760.0),
+            (104.0, 1180.0, 660.0),
+            (124.0, 1180.0, 660.0),
+            (134.0, 1140.0, 420.0),
+            (140.0, 1115.0, 300.0),
+        ],
+        SHADOW,
+        name="pausing",
+    )
+    return [
+        _goods(
+            "crates_out",
+            300,
+            [*set_out_row(ROW_A, 20.0, 220.0, step_s=4.0), *passers_by_street(0.0, 300.0, seed=21)],
+            "Four goods no COCO class names (two furled parasols, a stand, a board) are carried out into shop-a's "
+            "frontage one by one from 20 s and taken in one by one from 220 s, people walking past all along: "
+            "one out_of_store_trading case, opened at 80 s, cleared at 232 s.",
+        ),
+        _goods(
+            "person_stands",
+            660,
+            [standing, *passers_by_street(0.0, 660.0, seed=22)],
+            "A person walks into shop-b's frontage and stands there for ten minutes, then walks off; others "
+            "walk past: no case (a person is no goods).",
+        ),
+        _goods(
+            "van_parks",
+            300,
+            [park_and_leave(VAN_WHITE, SPOT_A, 20.0, 200.0, name="parked_van"), *passers_by_street(0.0, 300.0, 23)],
+            "A van parks in shop-a's frontage for three minutes among passers-by: one illegal_parking case "
+            "(opened at 85 s, cleared when it drives off at 200 s) and no out_of_store_trading case.",
+        ),
+        _goods(
+            "camera_shift",
+            260,
+            [*set_out_row(ROW_B, 20.0, 200.0), *passers_by_street(0.0, 260.0, seed=24)],
+            "Three goods set out in shop-b's frontage at 20-26 s; at 55 s the camera is bumped (20 px shift, "
+            "5 % zoom) and stays so; taken in at 200-206 s: one case, opened at 80 s, cleared at 206 s.",
+            camera=(shifted,),
+        ),
+        _goods(
+            "camera_reaimed",
+            300,
+            [*set_out_row(ROW_B, 30.0, 290.0), *passers_by_street(0.0, 300.0, seed=25)],
+            "Goods set out in shop-b's frontage at 30 s; at 70 s, 40 s into their dwell, the camera is re-aimed "
+            "at the city hall square (a van and a stand where shop-a's frontage was) for the rest of the clip: no "
+            "case (the system must raise camera_moved).",
+            camera=(reaimed,),
+        ),
+        _goods(
+            "permitted_planter",
+            300,
+            [planter, parasol, *set_out_row(beside, 40.0, 220.0), *passers_by_street(0.0, 300.0, seed=26)],
+            "Shop-b's permitted planter and parasol (camera fixtures) are set out at 10 s and stay; a stand and a "
+            "board are set out beside them at 40-43 s and taken in at 220-223 s: one case from these, opened at "
+            "100 s, cleared at 223 s.",
+            fixtures=[
+                fixture_of(planter, "shop-b", "geranium planter (permitted)"),
+                fixture_of(parasol, "shop-b", "café parasol, furled (permitted)"),
+            ],
+        ),
+        _goods(
+            "parasols",
+            240,
+            [*set_out_row(PARASOLS_A, 15.0, 180.0), *passers_by_street(0.0, 240.0, seed=27)],
+            "Four furled parasols set out in shop-a's frontage at 15-24 s and taken in at 180-189 s: one case "
+            "(one reminder), opened at 75 s, cleared at 189 s.",
+        ),
+        _goods(
+            "dawn",
+            1200,
+            passers_by_street(0.0, 1200.0, seed=28),
+            "Twenty minutes of dawn: the light rises from 35 % to full, people walk past, nothing is set out: no case.",
+            light=((0.0, 0.35), (1200.0, 1.0)),
+        ),
+        _goods(
+            "street_lights",
+            300,
+            passers_by_street(0.0, 300.0, seed=29),
+            "Dusk at 55 % light; at 150 s the street lights come on at once (80 %); people walk past, nothing is "
+            "set out: no case.",
+            light=((0.0, 0.55), (150.0, 0.55), (150.0, 0.8)),
+        ),
+        _goods(
+            "shadows",
+            300,
+            [
+                pause,
+                *passers_by_street(
+                    0.0, 300.0, seed=30, every=(4.0, 8.0), shadow=SHADOW, sprites=(PERSON_DARK, PERSON_DARK_MIRRORED)
+                ),
+            ],  # fmt: skip
+            "Low sun: passers-by cast long shadows that sweep across the frontages, one waits 20 s on the "
+            "pavement with its shadow in shop-a's frontage; nothing is set out: no case.",
+        ),
+    ]
 
 
 def build() -> dict[str, Scenario]:
@@ -324,8 +545,11 @@ def build() -> dict[str, Scenario]:
             "in front of it: one case, opened 60 s after it stopped, cleared when it leaves.",
         ),
     ]
+    s += build_goods()
     return {sc.name: sc for sc in s}
 
 
 SCENARIOS: dict[str, Scenario] = build()
 TRAFFIC = ("traffic_lane", "stop_and_go", "bus_stop", "double_park")
+GOODS = ("crates_out", "person_stands", "van_parks", "camera_shift", "camera_reaimed", "permitted_planter",
+         "parasols", "dawn", "street_lights", "shadows")  # fmt: skip

@@ -5,6 +5,11 @@ video frame time, and the config's own presence test (anchor or overlap, largest
 frontage it stands in. Dwell counts only while the script holds the actor still. Occlusion is ignored on
 purpose: a parked car hidden by a passer-by is still parked. Rendering uses no randomness, so every run yields
 the same frames.
+
+The camera may move over the clip (`Scenario.camera`): the frame is composed in the reference view the config's
+polygons are drawn in, then warped by the pose (a bumped or drifting camera); the truth stays in reference
+coordinates, because the system is expected to re-register its polygons. A pose showing another still is a
+re-aimed camera: nothing counts while it is in effect.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
@@ -31,6 +37,12 @@ from frontage.scenarios.sprites import XYXY, Sprite, load_image, load_sprite, sc
 
 Keyframe = tuple[float, ...]  # (t, x, y) or (t, x, y, scale factor)
 SCALE_DECIMALS = 2  # keyframed scales are rounded to this, so resized sprites can be cached
+# A cast shadow by default falls to the left and a little towards the camera, its centre this far from the
+# ground point in units of the object's height (low sun: the shadow is about as long as the object is tall).
+SHADOW_OFFSET = (-0.5, 0.08)
+SHADOW_WIDTH = 0.45  # the shadow's width across its length, as a share of the object's width
+SHADOW_BLUR = 0.06  # soft edge: Gaussian sigma as a share of the object's height
+FIXTURE_SHARE = 0.5  # an object with this share of its box inside a fixture of its shop is that fixture
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,11 @@ class Actor:
     visible_from: float | None = None
     visible_until: float | None = None
     name: str = ""
+    # Darkening factor of the actor's cast shadow on the ground (0: none, 0.5: half as bright at its core), and
+    # where its centre lies from the ground point, in object heights: a shadow may reach into a frontage while
+    # the person casting it walks outside.
+    shadow: float = 0.0
+    shadow_offset: tuple[float, float] = SHADOW_OFFSET
 
     def __post_init__(self) -> None:
         kfs = tuple(tuple(float(v) for v in k) for k in self.keyframes)
@@ -96,6 +113,47 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class CameraPose:
+    """Where the camera looks from time t on (until the next pose): the reference view zoomed about the frame
+    centre by `zoom`, then shifted by (dx, dy) pixels. With `background` set the camera is re-aimed at another
+    scene: the frame shows that still (a source key) with `actors` (what the new view holds, never in the truth)
+    and none of the scenario's own actors."""
+
+    t: float
+    dx: float = 0.0
+    dy: float = 0.0
+    zoom: float = 1.0
+    background: str | None = None
+    actors: tuple[Actor, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.zoom <= 0:
+            raise ValueError(f"camera pose at {self.t} s: zoom must be positive, got {self.zoom}")
+        if self.actors and self.background is None:
+            raise ValueError(f"camera pose at {self.t} s: actors belong to a re-aimed view (set background)")
+
+    @property
+    def reaimed(self) -> bool:
+        return self.background is not None
+
+    @property
+    def moved(self) -> bool:
+        """Whether the warp does anything (a re-aimed pose without shift or zoom shows its still as it is)."""
+        return (self.dx, self.dy, self.zoom) != (0.0, 0.0, 1.0)
+
+
+REFERENCE_POSE = CameraPose(0.0)
+
+
+def pose_matrix(pose: CameraPose, size: tuple[int, int]) -> np.ndarray:
+    """3x3 map from reference pixel coordinates to frame pixel coordinates: zoom about the frame centre (the
+    middle of the pixel grid), then shift. Tests measure registration error against it."""
+    cx, cy = (size[0] - 1) / 2, (size[1] - 1) / 2
+    z = pose.zoom
+    return np.array([[z, 0.0, cx * (1 - z) + pose.dx], [0.0, z, cy * (1 - z) + pose.dy], [0.0, 0.0, 1.0]])
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     background: str  # a source key, as for sprites
@@ -109,6 +167,16 @@ class Scenario:
     # Light over the clip: (t, gain) keyframes, linear between them, two at one time a sudden change (clouds,
     # street lights switching on, a camera's auto-exposure). Empty: the still's own light throughout.
     light: tuple[tuple[float, float], ...] = ()
+    # Camera poses over the clip, piecewise constant: the pose at t is the last with pose.t <= t; before the
+    # first (or with none) the camera looks at the reference view the config's polygons are drawn in.
+    camera: tuple[CameraPose, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(b.t < a.t for a, b in zip(self.camera, self.camera[1:], strict=False)):
+            raise ValueError(f"scenario {self.name}: camera pose times must not decrease")
+
+    def pose(self, t: float) -> CameraPose:
+        return next((p for p in reversed(self.camera) if p.t <= t), REFERENCE_POSE)
 
     def gain(self, t: float) -> float:
         keys = self.light
@@ -187,24 +255,68 @@ def _runs(shops: Sequence[str | None], times: Sequence[float]) -> list[tuple[str
     return runs
 
 
+def fixture_zones(cfg: Config, camera_id: str) -> list[tuple[str, Polygon]]:
+    """(shop id, polygon) of every permitted fixture in the camera's view."""
+    cam = next(c for c in cfg.cameras if c.id == camera_id)
+    return [(f.shop_id, Polygon(f.polygon)) for f in cam.fixtures]
+
+
+def is_fixture(b: XYXY, shop: str, fixtures: Sequence[tuple[str, Polygon]]) -> bool:
+    """Whether the box is one of its shop's permitted fixtures (most of it inside one): it never counts."""
+    return any(owner == shop and _overlap(b, poly) >= FIXTURE_SHARE for owner, poly in fixtures)
+
+
+def merge_per_shop(cases: list[dict]) -> list[dict]:
+    """One case per shop and rule: cases whose open intervals [opened, cleared) overlap (a row of crates set out
+    together, taken in one by one) become one, opening at the earliest opening and clearing at the latest
+    clearing; its object class and actor are the first object's, `actors` names them all."""
+    out: list[dict] = []
+    ordered = sorted(cases, key=lambda c: (c["shop_id"], c["kind"], c["opened_at_s"]))  # stable: script order
+    for case in ordered:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and (last["shop_id"], last["kind"]) == (case["shop_id"], case["kind"])
+            and (last["cleared_at_s"] is None or case["opened_at_s"] < last["cleared_at_s"])
+        ):
+            ends = (last["cleared_at_s"], case["cleared_at_s"])
+            last["cleared_at_s"] = None if None in ends else max(ends)
+            last["actors"].append(case["actor"])
+        else:
+            out.append({**case, "actors": [case["actor"]]})
+    return out
+
+
 def expected_cases(scenario: Scenario) -> list[dict]:
-    """The cases the rules must open for this script, sorted by opening time."""
+    """The cases the rules must open for this script, sorted by opening time.
+
+    Goods of any kind (sprites of class static_object) count for a rule only where it runs the static-object
+    detector; an object that is one of its shop's fixtures never counts; while the camera is re-aimed nothing
+    counts (the system must notice it and stop judging); with `one_case_per_shop` a rule's cases at one shop
+    that overlap in time are one case.
+    """
     cfg = parse_config(copy.deepcopy(scenario.config), f"scenario {scenario.name}")
     camera_id = cfg.cameras[0].id
     zones = frontage_zones(cfg, camera_id)
+    fixtures = fixture_zones(cfg, camera_id)
     times = scenario.frame_times()
+    looking = [not scenario.pose(t).reaimed for t in times]
     cases: list[dict] = []
     for actor in scenario.actors:
         cls = cfg.detector.class_map.get(actor.sprite.coco_class, actor.sprite.coco_class)
-        boxes = [clip_box(actor.object_box(t), scenario.size) if actor.visible(t) else None for t in times]
+        boxes = [
+            clip_box(actor.object_box(t), scenario.size) if actor.visible(t) and on else None
+            for t, on in zip(times, looking, strict=True)
+        ]
         # Only standing still counts: the actor stands at a frame where it is at the same place one frame before
         # or after (its arrival and its last frame before leaving count; every frame of a motion does not).
         at = [actor.state(t)[:2] for t in times]
         still = [at[i] in (at[i - 1] if i else None, at[i + 1] if i + 1 < len(at) else None) for i in range(len(at))]
         for kind, rule in cfg.rules.items():
-            if not rule.enabled or cls not in rule.classes:
+            if not rule.enabled or cls not in rule.watched_classes:
                 continue
             shops = [shop_at(b, zones, rule) if s else None for b, s in zip(boxes, still, strict=True)]
+            shops = [None if s and is_fixture(b, s, fixtures) else s for s, b in zip(shops, boxes, strict=True)]
             for shop, a, b in _runs(shops, times):
                 if (b if b is not None else scenario.duration_s) - a >= rule.dwell_s:
                     cases.append(
@@ -218,17 +330,28 @@ def expected_cases(scenario: Scenario) -> list[dict]:
                             "actor": actor.label,
                         }
                     )
+    per_shop = {kind.value for kind, rule in cfg.rules.items() if rule.one_case_per_shop}
+    cases = [c for c in cases if c["kind"] not in per_shop] + merge_per_shop(
+        [c for c in cases if c["kind"] in per_shop]
+    )
     return sorted(cases, key=lambda c: (c["opened_at_s"], c["shop_id"], c["kind"]))
 
 
 # ---------------------------------------------------------------- compositing
 
 
-def background(scenario: Scenario) -> np.ndarray:
-    img = load_image(scenario.background)
-    if (img.shape[1], img.shape[0]) != tuple(scenario.size):
-        img = cv2.resize(img, tuple(scenario.size), interpolation=cv2.INTER_AREA)
+@lru_cache(maxsize=8)
+def load_still(key: str, size: tuple[int, int]) -> np.ndarray:
+    """A still at the scenario's frame size (cached and read-only: every frame starts from it)."""
+    img = load_image(key)
+    if (img.shape[1], img.shape[0]) != tuple(size):
+        img = cv2.resize(img, tuple(size), interpolation=cv2.INTER_AREA)
+        img.flags.writeable = False
     return img
+
+
+def background(scenario: Scenario) -> np.ndarray:
+    return load_still(scenario.background, tuple(scenario.size))
 
 
 def paste(frame: np.ndarray, sprite: np.ndarray, alpha: np.ndarray, left: int, top: int) -> None:
@@ -244,20 +367,84 @@ def paste(frame: np.ndarray, sprite: np.ndarray, alpha: np.ndarray, left: int, t
     frame[y0:y1, x0:x1] = np.rint(roi + a * (src - roi)).astype(np.uint8)
 
 
-def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.ndarray:
-    """The frame at time t: the still, then every visible actor in list order (later ones on top), or with
-    `depth_order` from the farthest (highest ground point on the frame) to the nearest."""
-    frame = (background(scenario) if base is None else base).copy()
-    actors = [a for a in scenario.actors if a.visible(t)]
-    if scenario.depth_order:
-        actors.sort(key=lambda a: a.state(t)[1])
-    for actor in actors:
+@lru_cache(maxsize=256)
+def shadow_patch(w: int, h: int, offset: tuple[float, float]) -> tuple[np.ndarray, int, int]:
+    """A soft elongated ellipse (float32 0..1) for an object w x h pixels, and where the patch's top-left lies
+    relative to the ground point. The ellipse reaches from the ground point along `offset` to twice it."""
+    ox, oy = offset[0] * h, offset[1] * h
+    length = max(1.0, float(np.hypot(ox, oy)))  # semi-axis along the shadow: it touches the ground point
+    across = max(1.0, SHADOW_WIDTH * w / 2)
+    sigma = max(1.0, SHADOW_BLUR * h)
+    r = round(length + 3 * sigma) + 1
+    size = 2 * r + 1
+    patch = np.zeros((size, size), np.float32)
+    angle = float(np.degrees(np.arctan2(oy, ox)))
+    cv2.ellipse(patch, ((r, r), (2 * length, 2 * across), angle), 1.0, -1, cv2.LINE_AA)
+    patch = cv2.GaussianBlur(patch, (0, 0), sigma)
+    patch.flags.writeable = False
+    return patch, round(ox) - r, round(oy) - r
+
+
+def cast_shadow(frame: np.ndarray, actor: Actor, t: float) -> None:
+    """Darken the ground under and beside the actor in place (before any actor is drawn: shadows lie under)."""
+    x0, y0, x1, y1 = actor.object_box(t)
+    x, y = (x0 + x1) / 2, y1
+    patch, px, py = shadow_patch(max(1, round(x1 - x0)), max(1, round(y1 - y0)), actor.shadow_offset)
+    left, top = round(x) + px, round(y) + py
+    fh, fw = frame.shape[:2]
+    ph, pw = patch.shape
+    fx0, fy0, fx1, fy1 = max(0, left), max(0, top), min(fw, left + pw), min(fh, top + ph)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return
+    dark = 1.0 - actor.shadow * patch[fy0 - top : fy1 - top, fx0 - left : fx1 - left, None]
+    frame[fy0:fy1, fx0:fx1] = np.rint(frame[fy0:fy1, fx0:fx1].astype(np.float32) * dark).astype(np.uint8)
+
+
+def draw_actors(frame: np.ndarray, actors: Sequence[Actor], t: float, depth_order: bool) -> None:
+    """Shadows first, then the actors in list order (later ones on top), or with `depth_order` from the farthest
+    (highest ground point on the frame) to the nearest."""
+    shown = [a for a in actors if a.visible(t)]
+    if depth_order:
+        shown.sort(key=lambda a: a.state(t)[1])
+    for actor in shown:
+        if actor.shadow > 0:
+            cast_shadow(frame, actor, t)
+    for actor in shown:
         left, top, s = actor.placement(t)
         paste(frame, load_sprite(actor.sprite, s), sprite_alpha(actor.sprite, s), left, top)
-    gain = scenario.gain(t)
-    if gain != 1.0:
-        frame = cv2.convertScaleAbs(frame, alpha=gain)
-    return frame
+
+
+def reference_frame(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.ndarray:
+    """The frame at time t as the camera sees it in its reference pose: the still, the actors and the light."""
+    frame = (background(scenario) if base is None else base).copy()
+    draw_actors(frame, scenario.actors, t, scenario.depth_order)
+    return _light(frame, scenario.gain(t))
+
+
+def _light(frame: np.ndarray, gain: float) -> np.ndarray:
+    return frame if gain == 1.0 else cv2.convertScaleAbs(frame, alpha=gain)
+
+
+def warp(frame: np.ndarray, pose: CameraPose) -> np.ndarray:
+    """The frame as a camera in this pose sees it; the border the shift uncovers repeats the edge pixels."""
+    if not pose.moved:
+        return frame
+    h, w = frame.shape[:2]
+    m = pose_matrix(pose, (w, h))[:2]
+    return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.ndarray:
+    """The frame at time t: the reference frame (or, re-aimed, the other still with its own actors), warped by
+    the camera pose in effect."""
+    pose = scenario.pose(t)
+    if pose.reaimed:
+        frame = load_still(pose.background, tuple(scenario.size)).copy()
+        draw_actors(frame, pose.actors, t, depth_order=True)
+        frame = _light(frame, scenario.gain(t))
+    else:
+        frame = reference_frame(scenario, t, base)
+    return warp(frame, pose)
 
 
 # ---------------------------------------------------------------- output
