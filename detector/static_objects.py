@@ -47,6 +47,7 @@ LIGHT_SPREAD = 0.10  # channels whose ratios to the background differ less than 
 LIGHT_RANGE = (0.3, 3.0)  # ...within this range of ratios
 ABS_FLOOR = 10.0  # grey levels: dark pixels' relative noise is large
 STATIC_CONF = 0.5
+ARRIVAL_PERCENTILE = 10  # of its pixels' arrival times: a region's arrival (robust to a few noisy pixels)
 HOLD_DECAY = 0.25  # static seconds lost per second while something moving hides a static pixel
 
 
@@ -96,6 +97,7 @@ class StaticObjectDetector:
     _since: np.ndarray | None = field(default=None, init=False)  # since when each pixel differs from the street
     _explained: list[_Memory] = field(default_factory=list, init=False)
     _goods: list[_Memory] = field(default_factory=list, init=False)
+    _reported: list[tuple[XYXY, float]] = field(default_factory=list, init=False)  # (box, arrival) last frame
 
     def __post_init__(self) -> None:
         self._set_regions(self.regions)
@@ -224,7 +226,8 @@ class StaticObjectDetector:
             solidity = min(1.0, stats[i, cv2.CC_STAT_AREA] / max(hull, 1.0))
             if solidity < cfg.min_solidity:
                 continue
-            since = float(np.median(self._since[labels == i]))
+            # Goods set out one after another merge into one region: it is there since the first of them.
+            since = float(np.percentile(self._since[labels == i], ARRIVAL_PERCENTILE))
             bx, by, bw, bh = (int(v) for v in stats[i, :4])
             box = ((bx + x0) / self.scale, (by + y0) / self.scale, (bx + bw + x0) / self.scale,
                    (by + bh + y0) / self.scale)  # fmt: skip
@@ -244,7 +247,9 @@ class StaticObjectDetector:
         hide = [_grow(m.box, 0.1) for m in self._explained]
         seen_goods = [d for d in dets if d.cls in self.goods]
         out = list(dets)
-        for blob in self.blobs(hide):
+        reported: list[tuple[XYXY, float]] = []
+        blobs = self.blobs(hide)
+        for blob in blobs:
             if any(_inside_share(blob.box, d.xyxy) >= ov or _inside_share(d.xyxy, blob.box) >= ov for d in seen_goods):
                 continue  # the model names it: its own detection stands
             mem = next((m for m in self._goods if _inside_share(blob.box, m.box) >= ov
@@ -252,9 +257,32 @@ class StaticObjectDetector:
             if mem is not None:  # the model names it, but missed it this frame: its last box and class go on
                 out.append(Detection(mem.cls, mem.conf, mem.box))
                 continue
-            static_s = max(0.0, t - blob.since) if np.isfinite(blob.since) else 0.0
-            out.append(Detection(STATIC_OBJECT, STATIC_CONF, blob.box, static_s=round(static_s, 2)))
+            out.append(self._static(blob.box, blob.since, t))
+            reported.append((blob.box, blob.since))
+        # A static object already reported that a passer-by now stands in front of is still there as long as its
+        # pixels are: only what was never reported is left to the person or vehicle whose box covers it.
+        for box, since in self._reported:
+            if any(_iou(box, b) >= 0.3 for b, _ in reported) or self._static_share(box) < 0.5:
+                continue
+            if any(_inside_share(box, _grow(m.box, 0.1)) >= ov for m in self._explained):
+                out.append(self._static(box, since, t))
+                reported.append((box, since))
+        self._reported = reported
         return out
+
+    @staticmethod
+    def _static(box: XYXY, since: float, t: float) -> Detection:
+        static_s = max(0.0, t - since) if np.isfinite(since) else 0.0
+        return Detection(STATIC_OBJECT, STATIC_CONF, box, static_s=round(static_s, 2))
+
+    def _static_share(self, box: XYXY) -> float:
+        """Share of the box's pixels (at analysis scale) that are static now."""
+        if self._still is None:
+            return 0.0
+        x0, y0 = self.crop[:2]
+        bx0, by0, bx1, by1 = (round(v * self.scale) for v in box)
+        part = self._still[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)]
+        return float((part >= self.cfg.min_static_s).mean()) if part.size else 0.0
 
 
 def _remember(memory: list[_Memory], d: Detection, t: float) -> None:

@@ -185,3 +185,20 @@ def _iou(a, b) -> float:
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_goods_already_found_stay_found_while_a_passer_by_stands_in_front(street):
+    det = detector()
+    person = Detection("person", 0.8, (940.0, 430.0, 1060.0, 570.0))
+
+    def walker(f):  # the passer-by's pixels over the crates (a dark coat)
+        f[440:560, 960:1040] = (40, 40, 50)
+
+    for i in range(60):
+        t = float(i)
+        in_front = 30 <= i < 40
+        det.update(frame(street, obj=i >= 5, extra=walker if in_front else None), t)
+        out = statics(det.detect([person] if in_front else [], t))
+        if i >= 17:
+            assert len(out) == 1, f"t={t}: {out}"
+            assert abs(t - out[0].static_s - 5) <= 1.5  # still there since it was set out
