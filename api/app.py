@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.types import Scope
 
-from api import pages, routes_cases, routes_meta, routes_upload
+from api import pages, routes_cameras, routes_cases, routes_meta, routes_upload
 from api.auth import TokenStore
-from api.context import AppContext
+from api.context import AppContext, CameraControl
 from api.metrics import make_registry
 from api.middleware import BodyLimit, CountRequests
 from dispatch.workflow import Workflow
@@ -53,7 +53,10 @@ def create_app(
     snapshot_dir: Path,
     upload_dir: Path,
     camera_status: Callable[[], list[dict[str, Any]]] | None = None,
+    camera_control: CameraControl | None = None,
 ) -> FastAPI:
+    """`camera_status()` lists what the running cameras report; `camera_control` lets operators confirm a moved
+    camera's view and makes the camera process reload a changed baseline. Both None when no cameras run here."""
     app = FastAPI(
         title="frontage operator API",
         version="1.0.0",
@@ -61,7 +64,9 @@ def create_app(
         "them. Authenticate with `Authorization: Bearer <token>` (tokens and roles come from the config's "
         "api.tokens). Merchants see only their own shop; other shops' cases answer 404.",
     )
-    app.state.ctx = AppContext(cfg, engine, workflow, Path(snapshot_dir), Path(upload_dir), camera_status)
+    app.state.ctx = AppContext(
+        cfg, engine, workflow, Path(snapshot_dir), Path(upload_dir), camera_status, camera_control
+    )
     app.state.tokens = TokenStore(cfg.api.tokens)
     app.state.registry, requests = make_registry(engine, camera_status)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -73,7 +78,7 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(CountRequests, counter=requests)
-    for module in (routes_cases, routes_upload, routes_meta, pages):
+    for module in (routes_cases, routes_upload, routes_meta, routes_cameras, pages):
         app.include_router(module.router)
     pages.mount_static(app)
     return app

@@ -81,5 +81,13 @@ def staff(who: Annotated[Principal, Depends(principal)]) -> Principal:
     return who
 
 
+def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    """Admins only: for changes that take away what operators rely on (removing a permitted fixture)."""
+    if who.role is not Role.admin:
+        raise HTTPException(403, "admins only")
+    return who
+
+
 CurrentPrincipal = Annotated[Principal, Depends(principal)]
 Staff = Annotated[Principal, Depends(staff)]
+Admin = Annotated[Principal, Depends(admin)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,23 @@ from dispatch.workflow import Workflow
 from frontage.config import Config
 
 
+@runtime_checkable
+class CameraControl(Protocol):
+    """The running camera process, as the API may steer it (`frontage run` passes one; tests pass fakes).
+
+    `confirm_view(camera_id, actor)`: an operator accepts the camera's current view as its new reference (after
+    a camera_moved alert), so rules resume; returns what it did as JSON-able facts (e.g. the new view state).
+    Raises LookupError when this process does not run that camera, ValueError when there is nothing to
+    confirm; the message says why (the API answers 409 with it).
+
+    `baseline_changed(camera_id)`: a new baseline version was saved; reload it from the store.
+    """
+
+    def confirm_view(self, camera_id: str, actor: str) -> dict[str, Any]: ...
+
+    def baseline_changed(self, camera_id: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class AppContext:
     cfg: Config
@@ -26,6 +43,7 @@ class AppContext:
     snapshot_dir: Path
     upload_dir: Path
     camera_status: Callable[[], list[dict[str, Any]]] | None
+    camera_control: CameraControl | None = None
 
     def shop_name(self, shop_id: str) -> str | None:
         try:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from api.schemas import ALERT_VIEW_STATES
 from dispatch.db import CaseRow, OutboxRow
 from dispatch.lifecycle import CaseState
 from dispatch.outbox import DEAD, PENDING
@@ -59,8 +60,9 @@ class StoreCollector(Collector):
 
 class CameraCollector(Collector):
     """Per-camera gauges from the service's live camera status: every numeric field becomes
-    `frontage_camera_<field>{camera=...}` (frames in, decoded, inferred, skipped by the gate, lag, reconnects),
-    plus `frontage_camera_up` (1 when online)."""
+    `frontage_camera_<field>{camera=...}` (frames in, decoded, inferred, skipped by the gate, lag, reconnects,
+    view_shift_px, baseline_version), plus `frontage_camera_up` (1 when online) and `frontage_camera_view_alert`
+    (1 when the view state is moved or tampered: an alert rule needs no string matching)."""
 
     def __init__(self, camera_status: Callable[[], list[dict[str, Any]]]):
         self.camera_status = camera_status
@@ -68,9 +70,15 @@ class CameraCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         families: dict[str, GaugeMetricFamily] = {}
         up = GaugeMetricFamily("frontage_camera_up", "1 when the camera delivers frames.", labels=["camera"])
+        alert = GaugeMetricFamily(
+            "frontage_camera_view_alert",
+            "1 when the camera moved or was tampered with: its rules are suspended until the view is confirmed.",
+            labels=["camera"],
+        )
         for entry in self.camera_status():
-            cam = str(entry.get("id", ""))
+            cam = str(entry.get("id", entry.get("camera_id", "")))
             up.add_metric([cam], 1.0 if entry.get("state") == "online" else 0.0)
+            alert.add_metric([cam], 1.0 if entry.get("view_state") in ALERT_VIEW_STATES else 0.0)
             for key, value in entry.items():
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     continue
@@ -78,6 +86,7 @@ class CameraCollector(Collector):
                 fam = families.setdefault(name, GaugeMetricFamily(name, f"Camera {key}.", labels=["camera"]))
                 fam.add_metric([cam], float(value))
         yield up
+        yield alert
         yield from families.values()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -79,16 +81,50 @@ def list_cameras(ctx: Ctx, who: Staff) -> list[CameraOut]:
         reported[cam_id] = {k: v for k, v in entry.items() if k not in ("id", "camera_id")}
     out = []
     for cam in ctx.cfg.cameras:  # never the source: an rtsp:// URL may carry credentials
-        extra = dict(reported.pop(cam.id, {}))
-        state = str(extra.pop("state", "unknown"))
-        extra.pop("source", None)
-        out.append(CameraOut(id=cam.id, name=cam.name, width=cam.width, height=cam.height, state=state, detail=extra))
+        out.append(_camera_out(cam.id, cam.name, cam.width, cam.height, reported.pop(cam.id, {})))
     for cam_id, extra in sorted(reported.items()):  # reported but not configured: show it, it is news
-        extra = dict(extra)
-        state = str(extra.pop("state", "unknown"))
-        extra.pop("source", None)
-        out.append(CameraOut(id=cam_id, name="", width=None, height=None, state=state, detail=extra))
+        out.append(_camera_out(cam_id, "", None, None, extra))
     return out
+
+
+def _camera_out(cam_id: str, name: str, width: int | None, height: int | None, reported: dict) -> CameraOut:
+    """One row: the reader's state and view fields lifted out of what it reports, the rest as detail."""
+    extra = dict(reported)
+    state = str(extra.pop("state", "unknown"))
+    extra.pop("source", None)
+    view_state = extra.pop("view_state", None)
+    since = extra.pop("view_since", None)
+    shift = extra.pop("view_shift_px", None)
+    version = extra.pop("baseline_version", None)
+    return CameraOut(
+        id=cam_id,
+        name=name,
+        width=width,
+        height=height,
+        state=state,
+        view_state=None if view_state is None else str(view_state),
+        view_reason=str(extra.pop("view_reason", None) or ""),
+        view_since=_time(since),
+        view_shift_px=float(shift) if _is_number(shift) else None,
+        baseline_version=int(version) if _is_number(version) else None,
+        detail=extra,
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _time(value: object) -> dt.datetime | None:
+    """An aware datetime from what the reader reports (ISO text or a datetime); anything else is not shown."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value
+    return None
 
 
 @router.get(

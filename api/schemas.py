@@ -116,13 +116,101 @@ class ShopOut(BaseModel):
     open_cases: int = Field(description="Cases of this shop that are open in Open311 terms.")
 
 
+ALERT_VIEW_STATES = frozenset({"moved", "tampered"})  # the view no longer shows what the rules were drawn on
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
     width: int | None
     height: int | None
     state: str = Field(description="What the camera reader reports (e.g. streaming, reconnecting); else unknown.")
+    view_state: str | None = Field(
+        None,
+        description="Whether the camera still shows its reference view: ok, shifted (small, compensated), moved "
+        "or tampered (rules suspended until an operator confirms the view); null when not reported.",
+    )
+    view_reason: str = Field("", description="Why the view state is what it is, in words.")
+    view_since: dt.datetime | None = Field(None, description="Since when the view has been in that state.")
+    view_shift_px: float | None = Field(None, description="How far the view has shifted from its reference, px.")
+    baseline_version: int | None = Field(
+        None, description="The fixture baseline version the camera process runs with (0: the config's)."
+    )
     detail: dict[str, Any] = Field(description="Any further fields the camera reader reports.")
+
+
+Coord = Annotated[float, Field(allow_inf_nan=False)]
+MAX_NOTE = 500
+
+
+class FixtureIn(BaseModel):
+    """A permitted fixture to add to a camera's baseline: the shop's bench, a planter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shop_id: str = Field(min_length=1, max_length=100, description="The shop it belongs to (with a frontage here).")
+    polygon: list[tuple[Coord, Coord]] = Field(
+        min_length=3,
+        max_length=64,
+        description="Its outline [[x, y], ...] in the camera's pixels: a simple polygon with an area, in the frame.",
+    )
+    note: str = Field("", max_length=MAX_NOTE, description="What it is (shown to operators).")
+
+
+class FixtureOut(BaseModel):
+    shop_id: str
+    polygon: list[tuple[float, float]] = Field(description="Outline [[x, y], ...] in camera pixels.")
+    note: str
+
+
+class BaselineVersionOut(BaseModel):
+    version: int = Field(description="0 is the config's own fixtures; stored versions count up from 1.")
+    at: dt.datetime | None = Field(description="When it was saved; null for version 0 (the config).")
+    actor: str = Field(description="Who saved it (the token holder); `config` for version 0.")
+    reason: str
+    fixtures: int = Field(description="How many fixtures that version holds.")
+
+
+class BaselineOut(BaseModel):
+    camera_id: str
+    version: int = Field(description="The current version: the newest stored, else 0 (the config's).")
+    fixtures: list[FixtureOut] = Field(description="The current version's fixtures; DELETE takes their index.")
+    versions: list[BaselineVersionOut] = Field(description="Every version, oldest first, starting with 0.")
+
+
+class BelongsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=MAX_NOTE, description='What the object is; default "marked from case N".')
+
+
+class BelongsOut(BaseModel):
+    case: CaseDetail = Field(description="The case after the move (dismissed, or noted when it already was).")
+    baseline: BaselineOut = Field(description="The camera's baseline with the case's box as its newest fixture.")
+
+
+class ViewConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=MAX_REASON, description="Why the new view is right (camera ledger).")
+
+
+class ViewConfirmOut(BaseModel):
+    camera_id: str
+    confirmed_by: str = Field(description="The token holder, as written into the camera ledger.")
+    event_id: int = Field(description="The camera ledger entry of this confirmation.")
+    answer: dict[str, Any] = Field(description="What the camera process reports it did.")
+
+
+class CameraEventOut(BaseModel):
+    id: int
+    camera_id: str
+    at: dt.datetime
+    kind: str = Field(description="view_reregistered, camera_moved, view_tampered, view_restored, view_confirmed, "
+                      "baseline_changed...")  # fmt: skip
+    actor: str = Field(description="system, or the token holder who did it.")
+    reason: str
+    data: dict[str, Any]
 
 
 class MeOut(BaseModel):
@@ -141,7 +229,7 @@ _REASONS = {
     401: "No token, or an unknown one; see WWW-Authenticate.",
     403: "The token's role may not do this.",
     404: "No such thing, or not visible to this token.",
-    409: "The case's lifecycle refuses this move now.",
+    409: "The case's lifecycle refuses this move now, or the state changed meanwhile (the reason says which).",
     413: "The body or the upload is too large.",
     415: "The upload is not a JPEG or PNG image.",
 }

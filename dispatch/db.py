@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
 )
@@ -128,6 +129,37 @@ class DwellCheckpointRow(Base):
     opened: Mapped[bool] = mapped_column(Boolean, default=False)
     absent_s: Mapped[float] = mapped_column(Float, default=0.0)
     saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CameraEventRow(Base):
+    """The camera ledger: what happened to a camera's view and its baseline (moved, tampered, confirmed, a new
+    baseline version), with who did it and why, so an operator can tell why rules were suspended or changed."""
+
+    __tablename__ = "camera_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CameraBaselineRow(Base):
+    """One version of a camera's permitted fixtures. Version 0 is the config's own list and is never stored;
+    each change writes a whole new version, so every earlier baseline stays readable."""
+
+    __tablename__ = "camera_baselines"
+    __table_args__ = (UniqueConstraint("camera_id", "version", name="uq_camera_baselines_camera_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    fixtures: Mapped[list] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 def make_engine(url: str) -> Engine:

@@ -1,4 +1,6 @@
-// Review page: the open-case queue, one case's evidence and ledger, confirm and dismiss.
+// Review page: the open-case queue, one case's evidence and ledger, confirm and dismiss; for operators and admins
+// also camera alerts (a camera moved or tampered with: its rules are suspended until someone confirms the view)
+// and "Belongs here" (the case's object is a permitted fixture).
 // Snapshots need the bearer token, so they are fetched and shown as blob: URLs. All text goes in via
 // textContent, never innerHTML: case data must not be able to inject markup.
 "use strict";
@@ -7,6 +9,12 @@ const TOKEN_KEY = "frontage.token";
 const $ = (id) => document.getElementById(id);
 const blobs = new Map(); // snapshot path -> object URL (evidence never changes)
 let current = null; // the case shown in the detail pane
+let me = null; // who the token belongs to (/me)
+const STAFF = new Set(["admin", "operator"]);
+const ALERTS = { moved: "moved", tampered: "was tampered with" }; // view states that suspend a camera's rules
+const BELONGS_STATES = new Set(["detected", "reminded", "dismissed"]);
+
+function isStaff() { return Boolean(me) && STAFF.has(me.role); }
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
@@ -111,6 +119,8 @@ async function showCase(id) {
   const open = c.open311_status === "open";
   $("confirm").disabled = !open;
   $("dismiss").disabled = !open || c.state === "escalated";
+  $("belongs").hidden = !isStaff();
+  $("belongs").disabled = !BELONGS_STATES.has(c.state);
   const ledger = $("ledger").tBodies[0];
   ledger.replaceChildren();
   for (const e of c.ledger) {
@@ -137,8 +147,73 @@ async function act(action, reason) {
   await showCase(id);
 }
 
+async function belongs() {
+  const id = current;
+  const note = $("note").value.trim();
+  const res = await api(`/cases/${id}/belongs`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(note ? { note } : {}),
+  });
+  const out = await res.json();
+  $("note").value = "";
+  say(`Case #${id}: marked as belonging here (camera ${out.baseline.camera_id} baseline v${out.baseline.version}).`);
+  await loadQueue();
+  await showCase(id);
+}
+
+async function loadAlerts() {
+  const box = $("alerts");
+  if (!isStaff()) { // merchants may not read the cameras; they get no camera alerts
+    box.replaceChildren();
+    box.hidden = true;
+    return;
+  }
+  const cameras = await (await api("/cameras")).json();
+  box.replaceChildren();
+  for (const cam of cameras) {
+    const what = ALERTS[cam.view_state];
+    if (!what) continue;
+    const alert = document.createElement("div");
+    alert.className = "alert";
+    alert.dataset.cameraId = cam.id;
+    alert.setAttribute("role", "alert");
+    const text = document.createElement("span");
+    const reason = (cam.view_reason || "").trim().replace(/\.+$/, "");
+    text.textContent = `Camera ${cam.id} ${what}${reason ? `: ${reason}` : ""}. `
+      + "Rules suspended until the view is confirmed.";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "confirm-view";
+    button.textContent = "Confirm view";
+    button.title = `Accept camera ${cam.id}'s current view as its new reference`;
+    button.addEventListener("click", () => confirmView(cam.id, button).catch((e) => say(e.message, true)));
+    alert.append(text, button);
+    box.append(alert);
+  }
+  box.hidden = box.childElementCount === 0;
+}
+
+async function confirmView(cameraId, button) {
+  button.disabled = true;
+  try {
+    await api(`/cameras/${encodeURIComponent(cameraId)}/view/confirm`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+    });
+  } finally {
+    button.disabled = false;
+  }
+  say(`Camera ${cameraId}: view confirmed.`);
+  await loadAlerts();
+}
+
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  me = null;
+  $("alerts").replaceChildren();
+  $("alerts").hidden = true;
   for (const url of blobs.values()) URL.revokeObjectURL(url);
   blobs.clear();
   current = null;
@@ -156,9 +231,10 @@ async function start() {
   $("session").hidden = false;
   say("Loading…");
   try {
-    const me = await (await api("/me")).json();
+    me = await (await api("/me")).json();
     $("who").textContent = `${me.name} (${me.role})`;
     await loadQueue();
+    await loadAlerts();
     say("");
   } catch (e) {
     if (e.message !== "unauthorized") say(e.message, true);
@@ -177,6 +253,7 @@ function wire() {
   $("confirm").addEventListener("click", () => {
     act("confirm", $("note").value).then(() => { $("note").value = ""; }).catch((e) => say(e.message, true));
   });
+  $("belongs").addEventListener("click", () => belongs().catch((e) => say(e.message, true)));
   $("dismiss").addEventListener("click", () => {
     $("dismiss-reason").value = $("note").value;
     $("dismiss-dialog").showModal();

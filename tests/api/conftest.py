@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.context import CameraControl
 from dispatch.cases import CaseRecorder
 from dispatch.db import CaseEventRow, CaseRow, make_engine
 from dispatch.workflow import Action, Actor, Workflow
@@ -62,9 +63,23 @@ def _frontage(shop_id: str, cam: str) -> dict:
     return {"camera_id": cam, "polygon": [list(p) for p in POLYGONS[(shop_id, cam)]]}
 
 
+# cam1's baseline version 0 (the config's): a permitted planter in shop-a's frontage
+PLANTER = {
+    "shop_id": "shop-a",
+    "polygon": [[230, 210], [290, 210], [290, 260], [230, 260]],
+    "note": "planter by the door",
+}
+
 CONFIG = {
     "cameras": [
-        {"id": "cam1", "width": W, "height": H, "name": "Main St east", "source": "rtsp://user:secret@10.0.0.5/1"},
+        {
+            "id": "cam1",
+            "width": W,
+            "height": H,
+            "name": "Main St east",
+            "source": "rtsp://user:secret@10.0.0.5/1",
+            "fixtures": [PLANTER],
+        },
         {"id": "cam2", "width": W, "height": H, "name": "Main St west"},
     ],
     "shops": [
@@ -199,9 +214,12 @@ class World:
     ids: dict[str, int]
     cfg: Config = CFG
 
-    def app(self, camera_status: Callable[[], list[dict]] | None = None) -> FastAPI:
+    def app(
+        self, camera_status: Callable[[], list[dict]] | None = None, camera_control: CameraControl | None = None
+    ) -> FastAPI:
         return create_app(self.cfg, self.engine, self.workflow, snapshot_dir=self.snapshot_dir,
-                          upload_dir=self.upload_dir, camera_status=camera_status)  # fmt: skip
+                          upload_dir=self.upload_dir, camera_status=camera_status,
+                          camera_control=camera_control)  # fmt: skip
 
     def case(self, case_id: int) -> CaseRow:
         with Session(self.engine) as s:
@@ -215,6 +233,52 @@ class World:
             out = list(rows)
             s.expunge_all()
             return out
+
+
+class FakeCameras:
+    """Stands in for the camera process (not under test here): the status rows the API reads, and the calls the
+    API makes on it. `confirm_view` answers like the real one and sets the camera's view back to ok."""
+
+    def __init__(self, status: list[dict]):
+        self.status = status
+        self.confirmed: list[tuple[str, str]] = []
+        self.reloaded: list[str] = []
+
+    def camera_status(self) -> list[dict]:
+        return [dict(entry) for entry in self.status]
+
+    def confirm_view(self, camera_id: str, actor: str) -> dict:
+        entry = next((e for e in self.status if e["id"] == camera_id), None)
+        if entry is None:
+            raise LookupError(f"camera {camera_id} does not run in this process")
+        if entry.get("view_state") not in ("moved", "tampered"):
+            raise ValueError(f"the view is {entry.get('view_state')}, nothing to confirm")
+        self.confirmed.append((camera_id, actor))
+        before = entry["view_state"]
+        entry.update(view_state="ok", view_reason="confirmed by " + actor, view_since=None, view_shift_px=0.0)
+        return {"view_state": "ok", "was": before, "reference": "current frame"}
+
+    def baseline_changed(self, camera_id: str) -> None:
+        self.reloaded.append(camera_id)
+
+
+MOVED_AT = "2026-03-02T08:03:00+00:00"
+
+
+def moved_status() -> list[dict]:
+    """cam1 moved (rules suspended), cam2 fine: what the camera process reports after someone bumped cam1."""
+    return [
+        {"id": "cam1", "state": "online", "view_state": "moved", "view_reason": "view turned ~40 px to the left",
+         "view_since": MOVED_AT, "view_shift_px": 41.5, "baseline_version": 0, "frames_in": 10},
+        {"id": "cam2", "state": "online", "view_state": "ok", "view_reason": "", "view_since": None,
+         "view_shift_px": 0.8, "baseline_version": 0, "frames_in": 12},
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def cameras() -> FakeCameras:
+    """A fake camera process in which cam1 has moved."""
+    return FakeCameras(moved_status())
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,81 @@ def test_a_wrong_token_is_asked_for_again(browser_page, live):
     expect(page.locator("#login")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('frontage.token')") is None
     assert [p for p in problems if "401" not in p] == []  # the browser logs the refused fetch itself
+
+
+def test_camera_alert_banner_confirm_view_and_belongs_here(browser_page, world, cameras, serve, auth, tmp_path):
+    from playwright.sync_api import expect
+
+    page, problems = browser_page
+    # cam2 tampered too, with markup in its reason: it must show as text, never as markup
+    cameras.status[1].update(view_state="tampered", view_reason="<b>lens</b> covered <img src=x onerror=alert(1)>.")
+    server = serve(world.app(camera_status=cameras.camera_status, camera_control=cameras))
+    page.goto(f"{server.url}/")
+    page.fill("#token", auth("operator")["Authorization"].removeprefix("Bearer "))
+    page.click("#login-form button[type=submit]")
+
+    alerts = page.locator("#alerts .alert")
+    expect(alerts).to_have_count(2)
+    cam1, cam2 = (
+        page.locator("#alerts .alert[data-camera-id='cam1']"),
+        page.locator("#alerts .alert[data-camera-id='cam2']"),
+    )
+    expect(cam1).to_be_visible()
+    expect(cam1).to_contain_text(
+        "Camera cam1 moved: view turned ~40 px to the left. Rules suspended until the view is confirmed."
+    )
+    expect(cam2).to_contain_text(
+        "Camera cam2 was tampered with: <b>lens</b> covered <img src=x onerror=alert(1)>. Rules suspended"
+    )
+    assert page.locator("#alerts b, #alerts img").count() == 0
+    page.screenshot(path=str(tmp_path / "alerts.png"), full_page=True)
+
+    cam1.locator("button.confirm-view").click()
+    expect(page.locator("#status")).to_have_text("Camera cam1: view confirmed.")
+    expect(alerts).to_have_count(1)  # the camera process reports cam1 ok again
+    expect(cam1).to_have_count(0)
+    assert cameras.confirmed == [("cam1", "otto")]
+
+    rows = page.locator("#queue tbody tr")
+    expect(rows).to_have_count(5)
+    case_id = world.ids["a_detected"]
+    page.click(f"#queue tbody tr[data-case-id='{case_id}']")
+    expect(page.locator("#detail-title")).to_contain_text(f"Case #{case_id}")
+    expect(page.locator("#belongs")).to_be_enabled()
+    page.fill("#note", "the café's own bench")
+    page.click("#belongs")
+    expect(page.locator("#status")).to_have_text(
+        f"Case #{case_id}: marked as belonging here (camera cam1 baseline v1)."
+    )
+    expect(rows).to_have_count(4)  # dismissed: out of the open queue
+    expect(page.locator("#detail-title")).to_contain_text("dismissed")
+    expect(page.locator("#ledger tbody")).to_contain_text("permitted fixture")
+    assert problems == []
+    assert cameras.reloaded == ["cam1"]
+
+    with httpx.Client(base_url=server.url, headers=auth("admin")) as api:
+        case = api.get(f"/cases/{case_id}").json()
+        baseline = api.get("/cameras/cam1/baseline").json()
+        events = api.get("/cameras/cam1/events").json()
+    assert case["state"] == "dismissed" and case["ledger"][-1]["data"]["by"] == "otto"
+    assert baseline["version"] == 1 and baseline["fixtures"][-1]["note"] == "the café's own bench"
+    assert [e["kind"] for e in events] == ["baseline_changed", "view_confirmed"]
+
+
+def test_merchants_see_no_camera_alerts_and_no_belongs_button(browser_page, world, cameras, serve, auth):
+    from playwright.sync_api import expect
+
+    page, problems = browser_page
+    server = serve(world.app(camera_status=cameras.camera_status, camera_control=cameras))
+    page.goto(f"{server.url}/")
+    page.fill("#token", auth("merchant-own")["Authorization"].removeprefix("Bearer "))
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#who")).to_have_text("li (merchant)")
+    rows = page.locator("#queue tbody tr")
+    expect(rows).to_have_count(2)  # shop-a's open cases only
+    rows.nth(0).click()
+    expect(page.locator("#detail-title")).to_contain_text("Case #")
+    expect(page.locator("#belongs")).to_be_hidden()
+    expect(page.locator("#alerts")).to_be_hidden()
+    assert page.locator("#alerts .alert").count() == 0
+    assert problems == []  # no refused /cameras fetch either

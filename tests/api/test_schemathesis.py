@@ -16,11 +16,17 @@ RUNS = {  # role: max examples per operation
     "admin": 15,
     "merchant-own": 15,
 }
-# The fuzzer cannot make a real JPEG, so a schema-valid upload is legitimately refused as 415 by content.
+# The fuzzer cannot make a real JPEG, so a schema-valid upload is legitimately refused as 415 by content. Nor can
+# a schema say that a polygon must be simple with an area, or that the shop must have a frontage on that camera,
+# so a schema-valid fixture is legitimately refused as 422 with the reason.
 CONFIG = """
 [[operations]]
 include-path = "/cases/{case_id}/fixed"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "415"]
+
+[[operations]]
+include-path = "/cameras/{camera_id}/baseline/fixtures"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
 
 
