@@ -369,7 +369,7 @@ def test_goods_names_every_goods_scenario_and_no_other():
 def test_goods_scenario_expects_what_it_says(name):
     sc = SCENARIOS[name]
     assert spans(R.expected_cases(sc)) == GOODS_TRUTH[name]
-    assert sc.description and sc.fps == 5 and sc.depth_order
+    assert sc.description and sc.fps == (2 if name == "dawn" else 5) and sc.depth_order
     cfg = parse_config(sc.config, name)
     trading, parking = cfg.rules.out_of_store_trading, cfg.rules.illegal_parking
     assert trading.static_objects.enabled and trading.one_case_per_shop and cfg.detector.sample_fps == 1

@@ -235,6 +235,7 @@ def standing_by(x: float, y: float, start: float, stay_s: float) -> list[Actor]:
 # ---------------------------------------------------------------- goods of any kind
 
 GOODS_FPS = 5
+DAWN_FPS = 2  # twenty minutes at 5 fps take close to 3 minutes to render; the detector samples 1 fps either way
 GOODS_DWELL_S = 60.0
 FIXTURE_MARGIN = 8.0  # a fixture's polygon is its object box grown by this many pixels on every side
 # Where the goods stand: (sprite, ground x, ground y, scale). Shop-a's near strip and shop-b's middle strip,
@@ -417,6 +418,7 @@ def build_goods() -> list[Scenario]:
             passers_by_street(0.0, 1200.0, seed=28),
             "Twenty minutes of dawn: the light rises from 35 % to full, people walk past, nothing is set out: no case.",
             light=((0.0, 0.35), (1200.0, 1.0)),
+            fps=DAWN_FPS,
         ),
         _goods(
             "street_lights",
