@@ -43,7 +43,7 @@ def test_the_flag_takes_off_and_on_once_each_and_repeats_alternate_which_runs_fi
 def test_the_summary_compares_medians_over_the_repeats(capsys):
     def row(n: int, cpu: float, watch: str) -> dict:
         return {"n": n, "watch": watch, "cpu_per_cam_s": cpu, "kept_up": True, "min_rate": 1.0, "max_lag_s": 0.5,
-                "truth": Truth()}  # fmt: skip
+                "inferences_per_s": 1.0, "thread_cores": {"main": 0.1}, "truth": Truth()}  # fmt: skip
 
     rows = {"off": {0: [row(32, c, "off") for c in (0.10, 0.12, 0.30)]},
             "on": {0: [row(32, c, "on") for c in (0.11, 0.13, 0.13)]}}  # fmt: skip
