@@ -261,6 +261,47 @@ def test_rendering_with_poses_and_shadows_is_deterministic(media, tmp_path):
     assert a == b
 
 
+# ---------------------------------------------------------------- rain on the lens
+
+
+def test_a_drop_lands_blurs_and_brightens_runs_down_and_is_gone(media):
+    drop = R.Drop(1.0, 160.0, 60.0, radius=10.0, life_s=3.0, run_px=90.0)
+    sc = scenario([], still="texture.png", rain=(drop,))
+    plain = R.compose(scenario([], still="texture.png"), 0)
+    assert np.array_equal(R.compose(sc, 0.99), plain) and np.array_equal(R.compose(sc, 4.0), plain)
+    ys = []
+    for t in (1.0, 2.0, 3.0):
+        frame = R.compose(sc, t)
+        x, y = (round(v) for v in drop.centre(t))
+        core = (slice(y - 4, y + 4), slice(x - 4, x + 4))
+        assert frame[core].astype(float).std() < 0.6 * plain[core].astype(float).std()  # out of focus
+        assert frame[core].mean() > plain[core].mean() + 8  # and a little brighter
+        changed = np.nonzero(np.abs(frame.astype(int) - plain).sum(axis=2) > 6)
+        assert changed[1].min() >= x - 20 and changed[1].max() <= x + 20  # only there
+        ys.append(y)
+    assert ys == [60, 70, 100]  # runs down faster and faster: 10 px in its first second, 30 in the next
+
+
+def test_drops_sit_on_the_lens_not_in_the_scene(media):
+    drop = R.Drop(0.0, 160.0, 120.0, radius=8.0)
+    posed = scenario([], still="texture.png", rain=(drop,), camera=(R.CameraPose(0, dx=25.0, zoom=1.1),))
+    plain = scenario([], still="texture.png", camera=(R.CameraPose(0, dx=25.0, zoom=1.1),))
+    diff = np.abs(R.compose(posed, 0.5).astype(int) - R.compose(plain, 0.5)).sum(axis=2) > 6
+    ys, xs = np.nonzero(diff)
+    x, y = drop.centre(0.5)
+    assert abs(xs.mean() - x) < 2 and abs(ys.mean() - y) < 4  # where it landed on the frame, not warped
+    assert R.expected_cases(dataclasses.replace(posed, actors=[goods(1, 8)])) == R.expected_cases(
+        scenario([goods(1, 8)])
+    )
+
+
+def test_the_rain_scenario_has_a_shower_whose_drops_never_stay():
+    sc = SCENARIOS["rain"]
+    assert len(sc.rain) >= sc.duration_s / 4 and max(d.life_s for d in sc.rain) <= 5.0
+    over = [d for d in sc.rain if 820 <= d.x <= 1180 and 260 <= d.y <= 680]
+    assert len(over) >= 0.5 * len(sc.rain)  # most over the frontages
+
+
 # ---------------------------------------------------------------- ground truth
 
 
@@ -358,6 +399,7 @@ GOODS_TRUTH = {
     "dawn": [],
     "street_lights": [],
     "shadows": [],
+    "rain": [],
 }
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from frontage.scenarios.render import Actor, CameraPose, Scenario
+from frontage.scenarios.render import Actor, CameraPose, Drop, Scenario
 from frontage.scenarios.sprites import (
     BOARD,
     BUS_BLUE,
@@ -252,6 +252,32 @@ WALKERS = (PERSON_DARK, PERSON_DARK_MIRRORED, PERSON_COAT)
 SHADOW = 0.5  # a passer-by's shadow is half as bright as the sunny paving at its core
 
 
+def raindrops(start: float, end: float, seed: int, every: tuple[float, float] = (1.0, 4.0)) -> tuple[Drop, ...]:
+    """A shower on the lens: a drop lands every 1-4 s, most of them over the frontages, 8-24 px across, and
+    runs off within 2-5 s (shorter than anything must stand still to count)."""
+    rng = random.Random(seed)
+    out: list[Drop] = []
+    t = start + rng.uniform(*every)
+    while t < end:
+        x, y = (
+            (rng.uniform(820, 1180), rng.uniform(260, 680))
+            if rng.random() < 0.7
+            else (rng.uniform(0, 1280), rng.uniform(0, 720))
+        )
+        out.append(
+            Drop(
+                round(t, 2),
+                round(x, 1),
+                round(y, 1),
+                round(rng.uniform(4, 12), 1),
+                life_s=round(rng.uniform(2, 5), 2),
+                run_px=round(rng.uniform(40, 160), 1),
+            )
+        )
+        t += rng.uniform(*every)
+    return tuple(out)  # fmt: skip
+
+
 def goods_config(video: str) -> dict:
     """The demo shops for goods of any kind: the static-object detector on, one case per shop, dwells of 60 s
     for goods and vehicles, grace 8 s, sampled once a second."""
@@ -323,12 +349,12 @@ def fixture_of(actor: Actor, shop_id: str, note: str, margin: float = FIXTURE_MA
 
 def _goods(name: str, duration_s: float, actors: list[Actor], description: str, fps: int = GOODS_FPS,
            light: tuple[tuple[float, float], ...] = (), camera: tuple[CameraPose, ...] = (),
-           fixtures: list[dict] | None = None) -> Scenario:  # fmt: skip
+           fixtures: list[dict] | None = None, rain: tuple[Drop, ...] = ()) -> Scenario:  # fmt: skip
     config = goods_config(f"{name}.mp4")
     if fixtures:
         config["cameras"][0]["fixtures"] = fixtures
     return Scenario(name, TRUCKS_STILL, duration_s, actors, config, fps=fps, description=description,
-                    depth_order=True, light=light, camera=camera)  # fmt: skip
+                    depth_order=True, light=light, camera=camera, rain=rain)  # fmt: skip
 
 
 def build_goods() -> list[Scenario]:
@@ -439,6 +465,14 @@ def build_goods() -> list[Scenario]:
             ],  # fmt: skip
             "Low sun: passers-by cast long shadows that sweep across the frontages, one waits 20 s on the "
             "pavement with its shadow in shop-a's frontage; nothing is set out: no case.",
+        ),
+        _goods(
+            "rain",
+            300,
+            passers_by_street(0.0, 300.0, seed=31),
+            "A shower: drops land on the lens every 1-4 s, most over the frontages, blur what is behind them and "
+            "run off within 2-5 s; people walk past; nothing is set out: no case.",
+            rain=raindrops(0.0, 300.0, seed=32),
         ),
     ]
 
@@ -554,4 +588,4 @@ def build() -> dict[str, Scenario]:
 SCENARIOS: dict[str, Scenario] = build()
 TRAFFIC = ("traffic_lane", "stop_and_go", "bus_stop", "double_park")
 GOODS = ("crates_out", "person_stands", "van_parks", "camera_shift", "camera_reaimed", "permitted_planter",
-         "parasols", "dawn", "street_lights", "shadows")  # fmt: skip
+         "parasols", "dawn", "street_lights", "shadows", "rain")  # fmt: skip

@@ -145,6 +145,31 @@ class CameraPose:
 REFERENCE_POSE = CameraPose(0.0)
 
 
+@dataclass(frozen=True)
+class Drop:
+    """A raindrop on the lens (frame coordinates: it stays put when the camera moves): it appears at t at (x, y)
+    with the given radius, runs down run_px, faster and faster, and is gone after life_s."""
+
+    t: float
+    x: float
+    y: float
+    radius: float
+    life_s: float = 3.0
+    run_px: float = 80.0
+
+    def visible(self, t: float) -> bool:
+        return self.t <= t < self.t + self.life_s
+
+    def centre(self, t: float) -> tuple[float, float]:
+        f = (t - self.t) / self.life_s
+        return self.x, self.y + self.run_px * f * f
+
+    def opacity(self, t: float) -> float:
+        """Full at once (it lands), fading over the last fifth of its life as the water runs thin."""
+        f = (t - self.t) / self.life_s
+        return float(min(1.0, max(0.0, (1.0 - f) / 0.2)))
+
+
 def pose_matrix(pose: CameraPose, size: tuple[int, int]) -> np.ndarray:
     """3x3 map from reference pixel coordinates to frame pixel coordinates: zoom about the frame centre (the
     middle of the pixel grid), then shift. Tests measure registration error against it."""
@@ -170,6 +195,7 @@ class Scenario:
     # Camera poses over the clip, piecewise constant: the pose at t is the last with pose.t <= t; before the
     # first (or with none) the camera looks at the reference view the config's polygons are drawn in.
     camera: tuple[CameraPose, ...] = ()
+    rain: tuple[Drop, ...] = ()  # drops on the lens, drawn last, over whatever the camera sees
 
     def __post_init__(self) -> None:
         if any(b.t < a.t for a, b in zip(self.camera, self.camera[1:], strict=False)):
@@ -434,9 +460,40 @@ def warp(frame: np.ndarray, pose: CameraPose) -> np.ndarray:
     return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+@lru_cache(maxsize=64)
+def _drop_alpha(radius: int) -> np.ndarray:
+    """A drop's soft outline: a disc a little taller than wide, with a soft rim."""
+    r = max(2, radius)
+    size = 2 * r + 1
+    a = np.zeros((size + r // 2, size), np.float32)
+    cv2.ellipse(a, ((r, r + r // 4), (2 * r * 0.8, 2 * r), 0.0), 1.0, -1, cv2.LINE_AA)
+    a = cv2.GaussianBlur(a, (0, 0), max(1.0, r / 5))
+    a.flags.writeable = False
+    return a
+
+
+def draw_drop(frame: np.ndarray, drop: Drop, t: float) -> None:
+    """A water drop on the lens in place: the scene behind it blurred out of focus and a little brighter."""
+    alpha = _drop_alpha(round(drop.radius))
+    ah, aw = alpha.shape
+    x, y = drop.centre(t)
+    left, top = round(x) - aw // 2, round(y) - ah // 2
+    fh, fw = frame.shape[:2]
+    x0, y0, x1, y1 = max(0, left), max(0, top), min(fw, left + aw), min(fh, top + ah)
+    if x1 <= x0 or y1 <= y0:
+        return
+    pad = round(drop.radius)
+    bx0, by0, bx1, by1 = max(0, x0 - pad), max(0, y0 - pad), min(fw, x1 + pad), min(fh, y1 + pad)
+    blurred = cv2.GaussianBlur(frame[by0:by1, bx0:bx1], (0, 0), max(1.0, drop.radius / 2))
+    water = blurred[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float32) * 1.12 + 20.0
+    a = alpha[y0 - top : y1 - top, x0 - left : x1 - left, None] * drop.opacity(t)
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.clip(np.rint(roi + a * (water - roi)), 0, 255).astype(np.uint8)
+
+
 def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.ndarray:
     """The frame at time t: the reference frame (or, re-aimed, the other still with its own actors), warped by
-    the camera pose in effect."""
+    the camera pose in effect, then the raindrops on the lens."""
     pose = scenario.pose(t)
     if pose.reaimed:
         frame = load_still(pose.background, tuple(scenario.size)).copy()
@@ -444,7 +501,11 @@ def compose(scenario: Scenario, t: float, base: np.ndarray | None = None) -> np.
         frame = _light(frame, scenario.gain(t))
     else:
         frame = reference_frame(scenario, t, base)
-    return warp(frame, pose)
+    frame = warp(frame, pose)
+    drops = [d for d in scenario.rain if d.visible(t)]
+    for drop in drops:  # the frame is this call's own array by now: the still and base are copied above
+        draw_drop(frame, drop, t)
+    return frame
 
 
 # ---------------------------------------------------------------- output
