@@ -342,6 +342,7 @@ EXPECTED = {
     "dawn": [],
     "street_lights": [],
     "shadows": [],
+    "rain": [],
 }
 
 
