@@ -16,8 +16,9 @@ pixels, and how each is kept from opening a case:
   `global_change_frac` of the watched area at once is a global change. The short-term model starts again from
   the new picture and the long-term one takes the new picture outside the static objects it holds, so the
   change opens nothing (an object set out in the same seconds is missed, never invented).
-- **Shadows**: a pixel that darkens (or brightens) by the same factor in every colour channel is light, not an
-  object; moving shadows also never settle into the short-term model.
+- **Shadows**: a pixel that darkens by the same factor in every colour channel is in shadow, not an object
+  (brightening alike is not excused: white goods on grey paving do that); moving shadows also never settle
+  into the short-term model.
 - **Camera shake** of 1-3 px: a pixel differs only if it lies outside the range of the background's 3x3
   neighbourhood at the analysis scale (about +-4 px in a 720p frame).
 - **Rain on the lens and compression noise**: the change must last `min_static_s` without a break, be at least
@@ -44,10 +45,14 @@ REGION_MARGIN = 0.06  # share of the frame width the frontages are widened by
 EXPLAINED_MEMORY_S = 15.0  # a person or vehicle the model lost a moment still explains what stands where it stood
 GOODS_MEMORY_S = 15.0
 LIGHT_SPREAD = 0.10  # channels whose ratios to the background differ less than this changed only in light
-LIGHT_RANGE = (0.3, 3.0)  # ...within this range of ratios
+LIGHT_RANGE = (0.3, 1.0)  # ...darker, within this range: a shadow. Brighter is an object (a white parasol on grey
+# paving changes every channel alike too); light that brightens the whole street is matched frame by frame.
 ABS_FLOOR = 10.0  # grey levels: dark pixels' relative noise is large
 STATIC_CONF = 0.5
 ARRIVAL_PERCENTILE = 10  # of its pixels' arrival times: a region's arrival (robust to a few noisy pixels)
+GLOBAL_HOLD_FRAMES = 4  # frames a sudden or global change waits for the view guard before learning goes on
+JUMP_FRAC = 0.08  # a rise of the changed share of the watched area from one frame to the next this large is sudden
+GHOST_EDGES = 0.7  # a region whose outline is this much weaker now than in the background is a ghost
 HOLD_DECAY = 0.25  # static seconds lost per second while something moving hides a static pixel
 
 
@@ -78,6 +83,7 @@ class _Memory:
     cls: str
     conf: float
     t: float
+    hits: int = 1  # frames it was seen at this place: more than one, it stands there
 
 
 @dataclass
@@ -98,6 +104,9 @@ class StaticObjectDetector:
     _explained: list[_Memory] = field(default_factory=list, init=False)
     _goods: list[_Memory] = field(default_factory=list, init=False)
     _reported: list[tuple[XYXY, float]] = field(default_factory=list, init=False)  # (box, arrival) last frame
+    _cur: np.ndarray | None = field(default=None, init=False)  # the last frame, light matched
+    _hold: int = field(default=0, init=False)  # frames still to wait out a sudden or global change
+    _last_changed: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self._set_regions(self.regions)
@@ -134,6 +143,7 @@ class StaticObjectDetector:
         """The camera moved a little (`h`: old full-frame pixels -> new) and the frontages were re-registered to
         `regions`: carry the models over, so goods standing through the move stay one object with its time."""
         old_crop, old = self.crop, (self._long, self._short, self._still, self._since)
+        self._hold, self._cur = 0, None
         self._set_regions(regions)
         if old[0] is None or not self.mask.size:
             self._long = self._short = self._still = self._since = None
@@ -174,18 +184,27 @@ class StaticObjectDetector:
         bg = roi & ~static_now
         gain = _light_gain(cur, self._long, bg)
         cur /= gain
+        self._cur = cur
         diff_long = _differs(cur, self._long, cfg.threshold)
-        self._since = np.where(diff_long, np.minimum(self._since, t), np.inf).astype(np.float32)
         changed = float(diff_long[roi].mean())
-        if changed > cfg.global_change_frac:
-            # A global change: the light matching could not explain it. Start the short-term model again; the
-            # long-term one takes the new picture except under the static objects it holds.
-            self._short = cur.copy()
-            keep = static_now[..., None]
-            self._long = np.where(keep, self._long, cur)
-            self._still = np.where(static_now, self._still, 0.0).astype(np.float32)
-            self._since = np.where(static_now, self._since, np.inf).astype(np.float32)
+        jump, self._last_changed = changed - self._last_changed > JUMP_FRAC, changed
+        if self._hold == 0 and (jump or changed > cfg.global_change_frac):
+            self._hold = GLOBAL_HOLD_FRAMES
+        if self._hold > 0:
+            # A sudden or global change: for a few frames nothing is learnt. It may be a bumped camera, which the
+            # view guard re-registers (the models follow, see `warp`), or a bus filling the view. A global change
+            # the light matching cannot explain that lasts starts the short-term model again, and the long-term
+            # one takes the new picture except under the static objects it holds: it opens nothing.
+            self._hold -= 1
+            if self._hold == 0 and changed > cfg.global_change_frac:
+                self._short = cur.copy()
+                keep = static_now[..., None]
+                self._long = np.where(keep, self._long, cur)
+                self._still = np.where(static_now, self._still, 0.0).astype(np.float32)
+                self._since = np.where(static_now, self._since, np.inf).astype(np.float32)
+                self._last_changed = 0.0
             return StaticUpdate(gain, changed, True, float(static_now[roi].mean()))
+        self._since = np.where(diff_long, np.minimum(self._since, t), np.inf).astype(np.float32)
         settled = ~_differs(cur, self._short, cfg.threshold)
         candidate = diff_long & settled & roi
         # Static for longer; back to the empty street: gone at once; hidden by something moving: held a while.
@@ -226,6 +245,8 @@ class StaticObjectDetector:
             solidity = min(1.0, stats[i, cv2.CC_STAT_AREA] / max(hull, 1.0))
             if solidity < cfg.min_solidity:
                 continue
+            if self._ghost(labels == i):
+                continue
             # Goods set out one after another merge into one region: it is there since the first of them.
             since = float(np.percentile(self._since[labels == i], ARRIVAL_PERCENTILE))
             bx, by, bw, bh = (int(v) for v in stats[i, :4])
@@ -233,6 +254,27 @@ class StaticObjectDetector:
                    (by + bh + y0) / self.scale)  # fmt: skip
             out.append(StaticBlob(tuple(round(v, 1) for v in box), round(area, 1), round(solidity, 3), since))  # type: ignore[arg-type]
         return out
+
+    def _ghost(self, region: np.ndarray) -> bool:
+        """Something that stood there when the background was learnt (a car parked at start-up, a shadow) and
+        left: the edges around the region are in the background, not in the picture now. The street it
+        uncovered becomes background at once."""
+        if self._cur is None:
+            return False
+        ring = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
+        if not ring.any():
+            return False
+        now, before = _edges(self._cur)[ring].mean(), _edges(self._long)[ring].mean()
+        if now >= GHOST_EDGES * before:
+            return False
+        # All of the street it uncovered, not only the part that settled first.
+        ys, xs = np.nonzero(region)
+        box = (slice(max(0, ys.min() - 2), ys.max() + 3), slice(max(0, xs.min() - 2), xs.max() + 3))
+        uncovered = _differs(self._cur[box], self._long[box], self.cfg.threshold) | region[box]
+        self._long[box][uncovered] = self._cur[box][uncovered]
+        self._still[box][uncovered] = 0.0
+        self._since[box][uncovered] = np.inf
+        return True
 
     def detect(self, dets: Sequence[Detection], t: float) -> list[Detection]:
         """The model's detections plus the static objects they do not explain (see the module docstring)."""
@@ -244,7 +286,8 @@ class StaticObjectDetector:
                 _remember(self._goods, d, t)
         self._explained = [m for m in self._explained if t - m.t <= EXPLAINED_MEMORY_S]
         self._goods = [m for m in self._goods if t - m.t <= GOODS_MEMORY_S]
-        hide = [_grow(m.box, 0.1) for m in self._explained]
+        # What the model sees now, and whoever stood still somewhere lately (a walker's trail hides nothing).
+        hide = [_grow(m.box, 0.1) for m in self._explained if m.t == t or m.hits > 1]
         seen_goods = [d for d in dets if d.cls in self.goods]
         out = list(dets)
         reported: list[tuple[XYXY, float]] = []
@@ -264,7 +307,7 @@ class StaticObjectDetector:
         for box, since in self._reported:
             if any(_iou(box, b) >= 0.3 for b, _ in reported) or self._static_share(box) < 0.5:
                 continue
-            if any(_inside_share(box, _grow(m.box, 0.1)) >= ov for m in self._explained):
+            if any(_inside_share(box, b) >= ov for b in hide):
                 out.append(self._static(box, since, t))
                 reported.append((box, since))
         self._reported = reported
@@ -288,7 +331,7 @@ class StaticObjectDetector:
 def _remember(memory: list[_Memory], d: Detection, t: float) -> None:
     for m in memory:
         if _iou(m.box, d.xyxy) >= 0.5 and m.cls == d.cls:
-            m.box, m.conf, m.t = d.xyxy, d.conf, t
+            m.box, m.conf, m.t, m.hits = d.xyxy, d.conf, t, m.hits + 1
             return
     memory.append(_Memory(d.xyxy, d.cls, d.conf, t))
 
@@ -299,6 +342,13 @@ def _light_gain(cur: np.ndarray, ref: np.ndarray, where: np.ndarray) -> float:
         return 1.0
     ratio = _brightness(cur)[where] / _brightness(ref)[where]
     return float(np.clip(np.median(ratio), 0.1, 10.0))
+
+
+def _edges(img: np.ndarray) -> np.ndarray:
+    """Gradient magnitude of the brightness, relative to it (light-independent)."""
+    grey = _brightness(img)
+    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    return np.sqrt(gx * gx + gy * gy) / grey
 
 
 def _brightness(img: np.ndarray) -> np.ndarray:

@@ -199,7 +199,7 @@ class DwellTracker:
                     cand.see(det, t, self._unknown)
                     seen_now.add(id(cand))
                     continue
-            self._observe(cand, det.xyxy, t, active_from)
+            self._observe(cand, det.xyxy, t, active_from, det.static_s)
             cand.see(det, t, self._unknown)
             seen_now.add(id(cand))
         for det, cand in self._at_the_edge(loose, [c for c in self._cands if id(c) not in seen_now]):
@@ -270,8 +270,11 @@ class DwellTracker:
     def _absent_s(self, cand: _Candidate, t: float) -> float:
         return t - cand.last_seen - (self._unknown - cand.u_seen)
 
-    def _observe(self, cand: _Candidate, box: XYXY, t: float, active_from: float | None) -> None:
-        """A sighting: does the object stand where it came to rest, has it come to rest somewhere, for how long?"""
+    def _observe(self, cand: _Candidate, box: XYXY, t: float, active_from: float | None,
+                 static_s: float = 0.0) -> None:  # fmt: skip
+        """A sighting: does the object stand where it came to rest, has it come to rest somewhere, for how long?
+        `static_s`: the static-object detector saw its pixels settled that long (its box may change as goods
+        beside it are set out or taken in, or as a move re-registers the view; its pixels are the evidence)."""
         st = self.rule.stationary
         recent = cand.recent
         recent.append((t, box, self._unknown, self._sightings))
@@ -282,6 +285,8 @@ class DwellTracker:
             if rest is not None and cand.away_since is None:
                 cand.away_since = t
             since = self._still_since(cand, box)
+            if static_s >= st.window_s:
+                since = min(since, max(t - static_s, cand.first_seen))
             if t - since >= st.window_s:
                 # It has stood still here for the window: at rest at a new place, dwell from when it got here.
                 cand.rest, cand.away_since, cand.left = _Rest(box, since, self._unknown, steady_since=since), \
