@@ -23,10 +23,13 @@ pixels, and how each is kept from opening a case:
   neighbourhood at the analysis scale (about +-4 px in a 720p frame).
 - **Rain on the lens and compression noise**: the change must last `min_static_s` without a break, be at least
   `min_area_px` / `min_area_frac` large and at least `min_solidity` compact (area over convex hull area).
-- **People and vehicles**: a static object inside the box of a person or vehicle the model found (or found
-  there in the last `EXPLAINED_MEMORY_S`) is that person or vehicle standing still; it is left to its rule.
-  One the model names as goods keeps the model's class and box; a frame where the model misses it, the static
-  evidence carries its last box and class on.
+- **People and vehicles**: a static region inside the box of a person or vehicle the model finds now, or
+  found standing there in the last `STOOD_MEMORY_S`, or that was already there when the model saw a person or
+  vehicle over it (in the last `EXPLAINED_MEMORY_S`), is that person or vehicle standing still; it is left to
+  its rule. A region nothing explains is reported only once `CONFIRM_LOOKS` model looks in a row found it so
+  (one look that missed a bus in a queue makes no goods of it). Goods the model names keep the model's class
+  and box; a frame where the model misses them, the static evidence carries their last box and class on.
+  Goods already found stay found while a passer-by stands in front of them.
 """
 
 from __future__ import annotations
@@ -42,13 +45,17 @@ from frontage.config import STATIC_OBJECT, StaticObjects
 
 XYXY = tuple[float, float, float, float]
 REGION_MARGIN = 0.06  # share of the frame width the frontages are widened by
-EXPLAINED_MEMORY_S = 15.0  # a person or vehicle the model lost a moment still explains what stands where it stood
+EXPLAINED_MEMORY_S = 120.0  # a person or vehicle the model saw explains what already stood there then
+STOOD_MEMORY_S = 15.0  # where a person or vehicle stood still, the model may miss it this long: still them
+CONFIRM_LOOKS = 2  # model looks in a row that must find a static region unexplained before it is reported
 GOODS_MEMORY_S = 15.0
 LIGHT_SPREAD = 0.10  # channels whose ratios to the background differ less than this changed only in light
 LIGHT_RANGE = (0.3, 1.0)  # ...darker, within this range: a shadow. Brighter is an object (a white parasol on grey
 # paving changes every channel alike too); light that brightens the whole street is matched frame by frame.
 ABS_FLOOR = 10.0  # grey levels: dark pixels' relative noise is large
 STATIC_CONF = 0.5
+TEXTURE_MIN = 0.03  # local brightness spread, as a share of the brightness, below which ground has no texture
+TEXTURE_NCC = 0.4  # correlation of the local texture with the background's that a shadow keeps
 ARRIVAL_PERCENTILE = 10  # of its pixels' arrival times: a region's arrival (robust to a few noisy pixels)
 GLOBAL_HOLD_FRAMES = 4  # frames a sudden or global change waits for the view guard before learning goes on
 JUMP_FRAC = 0.08  # a rise of the changed share of the watched area from one frame to the next this large is sudden
@@ -104,12 +111,14 @@ class StaticObjectDetector:
     _explained: list[_Memory] = field(default_factory=list, init=False)
     _goods: list[_Memory] = field(default_factory=list, init=False)
     _reported: list[tuple[XYXY, float]] = field(default_factory=list, init=False)  # (box, arrival) last frame
+    _looks: list[tuple[XYXY, int]] = field(default_factory=list, init=False)  # unexplained regions, model looks
     _cur: np.ndarray | None = field(default=None, init=False)  # the last frame, light matched
     _hold: int = field(default=0, init=False)  # frames still to wait out a sudden or global change
     _last_changed: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self._set_regions(self.regions)
+        self.set_fixtures([])
 
     # -- geometry --------------------------------------------------------------------------------------------
 
@@ -132,6 +141,16 @@ class StaticObjectDetector:
         self.mask = mask[y0:y1, x0:x1].astype(bool)
         self.regions = [list(map(tuple, p)) for p in regions]
 
+    def set_fixtures(self, polygons: Sequence[Sequence[tuple[float, float]]]) -> None:
+        """Permitted fixtures (full-frame polygons): their pixels are no object, so goods set out beside a
+        fixture stand alone instead of merging into one region with it."""
+        self._fixture_polys = [list(p) for p in polygons]
+        mask = np.zeros((self.crop[3] - self.crop[1], self.crop[2] - self.crop[0]), np.uint8)
+        for pts in polygons:
+            scaled = np.asarray(pts, np.float64) * self.scale - np.array(self.crop[:2], np.float64)
+            cv2.fillPoly(mask, [np.round(scaled).astype(np.int32)], 1)
+        self._fixture_mask = mask.astype(bool)
+
     def _small(self, image: np.ndarray) -> np.ndarray:
         """The analysis crop of a full frame: only the watched part is resized (the costly step)."""
         x0, y0, x1, y1 = self.crop
@@ -145,6 +164,7 @@ class StaticObjectDetector:
         old_crop, old = self.crop, (self._long, self._short, self._still, self._since)
         self._hold, self._cur = 0, None
         self._set_regions(regions)
+        self.set_fixtures([_warp_poly(h, p) for p in self._fixture_polys])
         if old[0] is None or not self.mask.size:
             self._long = self._short = self._still = self._since = None
             return
@@ -224,7 +244,7 @@ class StaticObjectDetector:
         if self._still is None:
             return []
         cfg = self.cfg
-        mask = ((self._still >= cfg.min_static_s) & self.mask).astype(np.uint8)
+        mask = ((self._still >= cfg.min_static_s) & self.mask & ~self._fixture_mask).astype(np.uint8)
         x0, y0 = self.crop[:2]
         for b in hide:
             bx0, by0, bx1, by1 = (round(v * self.scale) for v in b)
@@ -287,10 +307,11 @@ class StaticObjectDetector:
         self._explained = [m for m in self._explained if t - m.t <= EXPLAINED_MEMORY_S]
         self._goods = [m for m in self._goods if t - m.t <= GOODS_MEMORY_S]
         # What the model sees now, and whoever stood still somewhere lately (a walker's trail hides nothing).
-        hide = [_grow(m.box, 0.1) for m in self._explained if m.t == t or m.hits > 1]
+        hide = [_grow(m.box, 0.1) for m in self._explained if m.t == t or (m.hits > 1 and t - m.t <= STOOD_MEMORY_S)]
         seen_goods = [d for d in dets if d.cls in self.goods]
         out = list(dets)
         reported: list[tuple[XYXY, float]] = []
+        new_looks: list[tuple[XYXY, int]] = []
         blobs = self.blobs(hide)
         for blob in blobs:
             if any(_inside_share(blob.box, d.xyxy) >= ov or _inside_share(d.xyxy, blob.box) >= ov for d in seen_goods):
@@ -300,8 +321,17 @@ class StaticObjectDetector:
             if mem is not None:  # the model names it, but missed it this frame: its last box and class go on
                 out.append(Detection(mem.cls, mem.conf, mem.box))
                 continue
+            known = any(_iou(b, blob.box) >= 0.3 for b, _ in self._reported)  # goods found before: they stay
+            if not known and any(_inside_share(blob.box, _grow(m.box, 0.1)) >= ov and blob.since <= m.t
+                                 for m in self._explained):  # fmt: skip
+                continue  # it was there when the model saw a person or vehicle standing there: that is what it is
+            looks = 1 + next((n for b, n in self._looks if _iou(b, blob.box) >= 0.5), 0)
+            new_looks.append((blob.box, looks))
+            if looks < CONFIRM_LOOKS and not known:
+                continue  # one model look that missed a vehicle standing there must not make goods of it
             out.append(self._static(blob.box, blob.since, t))
             reported.append((blob.box, blob.since))
+        self._looks = new_looks
         # A static object already reported that a passer-by now stands in front of is still there as long as its
         # pixels are: only what was never reported is left to the person or vehicle whose box covers it.
         for box, since in self._reported:
@@ -357,8 +387,9 @@ def _brightness(img: np.ndarray) -> np.ndarray:
 
 def _differs(cur: np.ndarray, ref: np.ndarray, threshold: float) -> np.ndarray:
     """Pixels that differ from `ref` by more than the threshold beyond the range of ref's 3x3 neighbourhood (shake),
-    and not by the same factor in every channel (light, shadow). Channels are taken one by one: numpy's
-    reductions over a last axis of 3 cost more than the whole comparison."""
+    and not as a shadow does: darker by the same factor in every channel, with the texture of the ground still
+    showing through (a dim board or a dark bin darkens alike too, but hides the paving's texture). Channels are
+    taken one by one: numpy's reductions over a last axis of 3 cost more than the whole comparison."""
     kernel = np.ones((3, 3), np.uint8)
     lo, hi = cv2.erode(ref, kernel), cv2.dilate(ref, kernel)
     tol = np.maximum(threshold * ref, ABS_FLOOR)
@@ -366,8 +397,24 @@ def _differs(cur: np.ndarray, ref: np.ndarray, threshold: float) -> np.ndarray:
     ratio = cur / ref
     c = [ratio[..., i] for i in range(3)]
     rmax, rmin = np.maximum(np.maximum(c[0], c[1]), c[2]), np.minimum(np.minimum(c[0], c[1]), c[2])
-    light = (rmax - rmin < LIGHT_SPREAD) & (rmin > LIGHT_RANGE[0]) & (rmax < LIGHT_RANGE[1])
-    return (oor[..., 0] | oor[..., 1] | oor[..., 2]) & ~light
+    shade = (rmax - rmin < LIGHT_SPREAD) & (rmin > LIGHT_RANGE[0]) & (rmax < LIGHT_RANGE[1])
+    changed = oor[..., 0] | oor[..., 1] | oor[..., 2]
+    if shade.any():
+        shade &= _same_texture(_brightness(cur), _brightness(ref))
+    return changed & ~shade
+
+
+def _same_texture(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where b's local texture (5x5) still shows in a, whatever the light: zero-mean normalised cross-correlation,
+    or ground too smooth to tell (then the benefit of the doubt goes to light)."""
+    k = (5, 5)
+    ma, mb = cv2.blur(a, k), cv2.blur(b, k)
+    va = np.maximum(cv2.blur(a * a, k) - ma * ma, 0.0)
+    vb = np.maximum(cv2.blur(b * b, k) - mb * mb, 0.0)
+    cov = cv2.blur(a * b, k) - ma * mb
+    ncc = cov / np.sqrt(va * vb + 1e-6)
+    smooth = vb < (TEXTURE_MIN * mb) ** 2
+    return smooth | (ncc > TEXTURE_NCC)
 
 
 def _grow(b: XYXY, frac: float) -> XYXY:
@@ -392,6 +439,11 @@ def _iou(a: XYXY, b: XYXY) -> float:
     i = _inter(a, b)
     u = _area(a) + _area(b) - i
     return i / u if u > 0 else 0.0
+
+
+def _warp_poly(h: np.ndarray, pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    arr = cv2.perspectiveTransform(np.asarray([pts], np.float64), np.asarray(h, np.float64))[0]
+    return [(float(x), float(y)) for x, y in arr]
 
 
 def _warp_box(h: np.ndarray, b: XYXY) -> XYXY:

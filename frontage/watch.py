@@ -66,9 +66,12 @@ class CameraWatch:
         goods = cfg.rules.out_of_store_trading.classes
         self.static = StaticObjectDetector(so, size, list(self.reference_polygons.values()),
                                            goods=frozenset(goods)) if so else None  # fmt: skip
+        if self.static is not None:
+            self.static.set_fixtures([f.polygon for f in self.fixtures])
         self.guard: ViewGuard | None = None
         self._latest: np.ndarray | None = None
         self._static_frac = 0.0
+        self._sudden = 0  # frames of a sudden change so far
 
     @property
     def suspended(self) -> bool:
@@ -93,8 +96,11 @@ class CameraWatch:
                 wants = self._on_report(report, image, now)
         if self.static is not None and not self.suspended:
             upd = self.static.update(image, t)
-            if upd.global_change and self.guard is not None:
-                self.guard.request()  # a bumped camera is a global change too: look at the view at once
+            self._sudden = self._sudden + 1 if upd.global_change else 0
+            if self.guard is not None and self._sudden in (1, 2):
+                # A bumped camera is a sudden change too: the view is checked at once, twice (two agreeing checks
+                # re-register it), not on every frame of a busy street's passing buses.
+                self.guard.request()
             # Something settled or was taken in: the model looks now, not at the gate's next re-check.
             wants |= abs(upd.static_frac - self._static_frac) >= STATIC_CHANGE
             self._static_frac = upd.static_frac
@@ -126,6 +132,7 @@ class CameraWatch:
             old = self.static
             self.static = StaticObjectDetector(old.cfg, old.frame_size, list(self.reference_polygons.values()),
                                                goods=old.goods)  # fmt: skip
+            self.static.set_fixtures([f.polygon for f in self.fixtures])
         self.status = ViewStatus("ok", "view confirmed by an operator", now)
         return {"camera_id": self.camera.id, "confirmed": True, "was": was}
 
@@ -175,6 +182,8 @@ class CameraWatch:
     def _apply_fixtures(self) -> None:
         warped = [f.model_copy(update={"polygon": _warp_points(self.h, f.polygon)}) for f in self.fixtures]
         self.zones.set_fixtures(self.camera.id, warped)
+        if self.static is not None:
+            self.static.set_fixtures([f.polygon for f in warped])
 
 
 def _warp_points(h: np.ndarray, pts: Sequence[tuple[float, float]]) -> Points:
