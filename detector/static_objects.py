@@ -54,6 +54,7 @@ LIGHT_RANGE = (0.3, 1.0)  # ...darker, within this range: a shadow. Brighter is 
 # paving changes every channel alike too); light that brightens the whole street is matched frame by frame.
 ABS_FLOOR = 10.0  # grey levels: dark pixels' relative noise is large
 STATIC_CONF = 0.5
+MAX_GAP_S = 5.0  # a longer gap between two frames (a dark or suspended camera) restarts every arrival
 TEXTURE_MIN = 0.03  # local brightness spread, as a share of the brightness, below which ground has no texture
 TEXTURE_NCC = 0.4  # correlation of the local texture with the background's that a shadow keeps
 ARRIVAL_PERCENTILE = 10  # of its pixels' arrival times: a region's arrival (robust to a few noisy pixels)
@@ -182,6 +183,8 @@ class StaticObjectDetector:
         self._since = cv2.warpPerspective(old[3], m, size, flags=cv2.INTER_NEAREST, borderValue=np.inf)
         for mem in (*self._explained, *self._goods):
             mem.box = _warp_box(h, mem.box)
+        self._reported = [(_warp_box(h, b), since) for b, since in self._reported]
+        self._looks = [(_warp_box(h, b), n) for b, n in self._looks]
 
     # -- learning --------------------------------------------------------------------------------------------
 
@@ -197,7 +200,11 @@ class StaticObjectDetector:
                 self._since = np.full(cur.shape[:2], np.inf, np.float32)
             self._t = t if self._t is None else max(self._t, t)
             return StaticUpdate(1.0, 0.0, False, 0.0)
-        dt = min(t - self._t, 5.0)  # a gap (a dark camera) learns no more than a few frames' worth
+        dt = min(t - self._t, MAX_GAP_S)  # a gap (a dark camera) learns no more than a few frames' worth
+        if t - self._t > MAX_GAP_S:
+            # Nobody saw the frontage meanwhile: what stands there now counts from now, and must settle again.
+            self._since = np.where(np.isfinite(self._since), np.maximum(self._since, t), np.inf).astype(np.float32)
+            self._still[:] = 0.0
         self._t = t
         cfg, roi = self.cfg, self.mask
         static_now = self._still >= cfg.min_static_s

@@ -259,13 +259,22 @@ class WatchControl:
     def confirm_view(self, camera_id: str, actor: str) -> dict:
         """Wait (up to 10 s) for the camera loop to take the camera's current view as its reference."""
         watch = self._watch(camera_id)
-        if not watch.suspended:
-            raise ValueError(f"camera {camera_id}'s view is {watch.status.state}: there is nothing to confirm")
+        if watch.status.state != "moved":
+            why = "a tampered view resumes by itself once it is right again" if watch.suspended else \
+                "there is nothing to confirm"  # fmt: skip
+            raise ValueError(f"camera {camera_id}'s view is {watch.status.state}: {why}")
         done, answer = threading.Event(), {}
+        item = ("confirm", camera_id, done, answer)
         with self._lock:
-            self._pending.append(("confirm", camera_id, done, answer))
+            self._pending.append(item)
         if not done.wait(10):
-            raise ValueError(f"camera {camera_id}: the camera loop did not answer within 10 s; try again")
+            with self._lock:
+                if item in self._pending:  # not carried out: it never will be
+                    self._pending.remove(item)
+                    raise ValueError(f"camera {camera_id}: the camera loop did not answer within 10 s; try again")
+            done.wait()
+        if not answer.get("confirmed"):
+            raise ValueError(f"camera {camera_id}: not confirmed: {answer.get('reason', 'the view changed meanwhile')}")
         return answer
 
     def baseline_changed(self, camera_id: str) -> None:
@@ -279,7 +288,11 @@ class WatchControl:
         for what, cid, done, answer in todo:
             try:
                 if what == "confirm":
-                    answer.update(self.watches[cid].confirm(self.clock.now()))
+                    watch = self.watches[cid]
+                    if watch.status.state == "moved":  # still what the operator saw
+                        answer.update(watch.confirm(self.clock.now()))
+                    else:
+                        answer.update(confirmed=False, reason=f"the view is {watch.status.state} now")
                 else:
                     self.reload_baseline(cid)
             except Exception:

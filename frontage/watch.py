@@ -21,7 +21,7 @@ import numpy as np
 from detector.static_objects import StaticObjectDetector
 from detector.types import Detection
 from detector.view import ViewGuard, ViewReport
-from frontage.config import Camera, Config, Fixture
+from frontage.config import EXPLAINING_CLASSES, Camera, Config, Fixture
 from zones.engine import ZoneEngine
 from zones.geometry import XYXY
 
@@ -64,8 +64,9 @@ class CameraWatch:
         size = (camera.width, camera.height)
         so = cfg.static_objects
         goods = cfg.rules.out_of_store_trading.classes
-        self.static = StaticObjectDetector(so, size, list(self.reference_polygons.values()),
-                                           goods=frozenset(goods)) if so else None  # fmt: skip
+        explaining = frozenset(EXPLAINING_CLASSES) | frozenset(cfg.rules.illegal_parking.classes)
+        self.static = StaticObjectDetector(so, size, list(self.reference_polygons.values()), explaining,
+                                           frozenset(goods)) if so else None  # fmt: skip
         if self.static is not None:
             self.static.set_fixtures([f.polygon for f in self.fixtures])
         self.guard: ViewGuard | None = None
@@ -131,7 +132,7 @@ class CameraWatch:
         if self.static is not None:
             old = self.static
             self.static = StaticObjectDetector(old.cfg, old.frame_size, list(self.reference_polygons.values()),
-                                               goods=old.goods)  # fmt: skip
+                                               old.explaining, old.goods)  # fmt: skip
             self.static.set_fixtures([f.polygon for f in self.fixtures])
         self.status = ViewStatus("ok", "view confirmed by an operator", now)
         return {"camera_id": self.camera.id, "confirmed": True, "was": was}

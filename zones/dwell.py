@@ -156,6 +156,7 @@ class DwellTracker:
         self._prev_sighting_t: float | None = None  # the last frame that was a sighting
         self._sightings = 0  # frames that were sightings so far
         self._unknown = 0.0  # seconds of unknown time so far (see the module docstring)
+        self._unknown_until = -float("inf")  # when the last stretch of unknown time ended
 
     @property
     def awaiting_look(self) -> bool:
@@ -194,7 +195,7 @@ class DwellTracker:
             if cand is None:
                 cand = _Candidate(self._next_key(), shop_id, t - det.static_s, t, det.xyxy)
                 self._cands.append(cand)
-                if det.static_s >= self.rule.stationary.window_s:
+                if min(det.static_s, t - self._unknown_until) >= self.rule.stationary.window_s:
                     self._arrived_still(cand, det, t, active_from)
                     cand.see(det, t, self._unknown)
                     seen_now.add(id(cand))
@@ -265,6 +266,7 @@ class DwellTracker:
             gap = t - self._last_t
             if gap > 0 and (Evidence.unknown in (evidence, self._last_evidence) or gap > self.rule.exit_grace_s):
                 self._unknown += gap
+                self._unknown_until = t
         self._last_t, self._last_evidence = t, evidence
 
     def _absent_s(self, cand: _Candidate, t: float) -> float:
@@ -286,7 +288,7 @@ class DwellTracker:
                 cand.away_since = t
             since = self._still_since(cand, box)
             if static_s >= st.window_s:
-                since = min(since, max(t - static_s, cand.first_seen))
+                since = min(since, max(t - static_s, cand.first_seen, self._unknown_until))
             if t - since >= st.window_s:
                 # It has stood still here for the window: at rest at a new place, dwell from when it got here.
                 cand.rest, cand.away_since, cand.left = _Rest(box, since, self._unknown, steady_since=since), \
@@ -314,10 +316,11 @@ class DwellTracker:
     def _arrived_still(self, cand: _Candidate, det: Detection, t: float, active_from: float | None) -> None:
         """A static object, first reported once it had stood still for `det.static_s` (the static-object detector
         saw it settle in every frame since): at rest from its arrival, and its dwell counts from then."""
-        since = t - det.static_s
+        since = max(t - det.static_s, self._unknown_until)  # what nobody saw is no dwell
+        cand.first_seen = max(cand.first_seen, since)
         cand.rest = _Rest(det.xyxy, since, self._unknown, steady_since=since)
         cand.recent.append((t, det.xyxy, self._unknown, self._sightings))
-        self._grow(cand.rest, det.static_s, t, active_from)
+        self._grow(cand.rest, t - since, t, active_from)
         cand.rest.t = t
 
     def _still_since(self, cand: _Candidate, box: XYXY) -> float:

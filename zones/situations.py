@@ -29,6 +29,7 @@ class Situations:
 
     def __init__(self) -> None:
         self._open: dict[str, _Situation] = {}
+        self._solo: set[str] = set()  # open cases taken back after a restart beside their shop's: each on its own
 
     def merge(self, events: Sequence[ViolationEvent],
               resting: Callable[[str], list[XYXY]]) -> list[ViolationEvent]:  # fmt: skip
@@ -38,6 +39,11 @@ class Situations:
 
         out: list[ViolationEvent] = []
         for ev in events:
+            if ev.key in self._solo:
+                if ev.type is EventType.cleared:
+                    self._solo.discard(ev.key)
+                    out.append(ev)
+                continue
             sit = self._open.get(ev.shop_id)
             if ev.type is EventType.opened:
                 if sit is None:
@@ -55,9 +61,13 @@ class Situations:
         return out
 
     def restore(self, key: str, shop_id: str) -> None:
-        """An open case taken back after a restart: its object is its only member until others join."""
-        sit = self._open.setdefault(shop_id, _Situation(key))
-        sit.members.add(key)
+        """An open case taken back after a restart: its object is its only member until others join. A second
+        open case of the same shop (from before one_case_per_shop was on) stays its own and clears on its own."""
+        sit = self._open.get(shop_id)
+        if sit is None:
+            self._open[shop_id] = _Situation(key, {key})
+        elif key not in sit.members:
+            self._solo.add(key)
 
     def case_key(self, shop_id: str) -> str | None:
         sit = self._open.get(shop_id)

@@ -101,3 +101,24 @@ def test_a_re_registered_view_keeps_the_dwell_of_what_stands_through_the_move():
         events += tr.update(t, T0 + dt.timedelta(seconds=t), [Detection("static_object", 0.5, moved(CRATES[0]))])
     (op,) = [e for e in events if e.type is EventType.opened]
     assert op.opened_t == 70.0 and not [e for e in events if e.type is EventType.cleared]
+
+
+def test_two_open_cases_of_one_shop_taken_back_after_a_restart_each_clear_on_their_own():
+    tr = tracker()
+    for key, box in (("old/1", CRATES[0]), ("old/2", CRATES[2])):
+        tr.restore(key, "shop-a", box, "static_object", first_seen_t=-100.0, opened_t=-40.0, t=0.0)
+    ev = run(tr, 40, lambda t: [crate(0)] if t < 5 else [])
+    assert sorted(e.key for e in ev if e.type is EventType.cleared) == ["old/1", "old/2"]
+
+
+def test_unknown_time_is_no_dwell_even_for_a_static_object():
+    tr = tracker()
+    events = []
+    for t in (0.0, 1.0, 1200.0):  # the camera was dark for 20 minutes
+        dets = [crate(0, static_s=t)] if t >= 1200 else []
+        events += tr.update(t, T0 + dt.timedelta(seconds=t), dets)
+    for i in range(1201, 1300):  # its pixels say 1200 s; only what was watched counts
+        t = float(i)
+        events += tr.update(t, T0 + dt.timedelta(seconds=t), [crate(0, static_s=t)])
+    (op,) = [e for e in events if e.type is EventType.opened]
+    assert op.opened_t == 1260.0
