@@ -150,7 +150,15 @@ def _check_fixture(ctx: AppContext, camera: Camera, body: FixtureIn) -> dict[str
     except ValidationError as exc:
         first = exc.errors()[0]
         raise invalid(("body", "polygon"), str(first.get("msg", "invalid")).removeprefix("Value error, ")) from None
-    return {"shop_id": fx.shop_id, "polygon": [[x, y] for x, y in fx.polygon], "note": fx.note}
+    return {"shop_id": fx.shop_id, "polygon": _to_reference(ctx, camera.id, fx.polygon), "note": fx.note}
+
+
+def _to_reference(ctx: AppContext, camera_id: str, polygon) -> list[list[float]]:
+    """Fixtures are stored in the camera's reference view (the one its frontages were drawn on); what an operator
+    marks is in the view as it is now, which a bumped camera has moved: the camera process maps it back."""
+    to_ref = getattr(ctx.camera_control, "to_reference", None)
+    pts = [(float(x), float(y)) for x, y in polygon]
+    return [[x, y] for x, y in (to_ref(camera_id, pts) if to_ref is not None else pts)]
 
 
 @router.get(
@@ -246,7 +254,7 @@ def _mark_belongs(ctx: AppContext, case_id: int, who: Principal, note: str) -> t
         polygon = _box_polygon(list(case.box), camera)
         if polygon is None:
             raise HTTPException(409, f"case {case_id}'s box {case.box} has no area inside camera {camera.id}'s frame")
-        fixture = {"shop_id": case.shop_id, "polygon": polygon, "note": note}
+        fixture = {"shop_id": case.shop_id, "polygon": _to_reference(ctx, camera.id, polygon), "note": note}
         version, fixtures = current_baseline_in(s, camera)
         if any(f["shop_id"] == case.shop_id and f["polygon"] == polygon for f in fixtures):
             raise HTTPException(409, f"case {case_id}'s box is already a permitted fixture (baseline v{version})")

@@ -277,6 +277,11 @@ class WatchControl:
             raise ValueError(f"camera {camera_id}: not confirmed: {answer.get('reason', 'the view changed meanwhile')}")
         return answer
 
+    def to_reference(self, camera_id: str, polygon: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """A polygon drawn on the camera's view as it is now, in its reference view (fixtures are stored so)."""
+        watch = self.watches.get(camera_id)
+        return list(polygon) if watch is None else watch.to_reference(polygon)
+
     def baseline_changed(self, camera_id: str) -> None:
         self._watch(camera_id)
         with self._lock:

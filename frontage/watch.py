@@ -113,6 +113,10 @@ class CameraWatch:
             return dets
         return self.static.detect(dets, t)
 
+    def to_reference(self, pts: Sequence[tuple[float, float]]) -> Points:
+        """Points on the view as it is now, in the reference view the frontages and fixtures are kept in."""
+        return _warp_points(np.linalg.inv(self.h), pts)
+
     def set_fixtures(self, fixtures: Sequence[Fixture], version: int) -> None:
         """A new baseline version (fixtures in the reference view)."""
         self.fixtures, self.baseline_version = list(fixtures), version

@@ -66,6 +66,10 @@ def test_a_bumped_camera_carries_frontages_and_trackers_along(stills):
         ref = np.array(watch.reference_polygons[shop], float)
         true = cv2.perspectiveTransform(ref[None], h)[0]
         assert np.abs(np.array(pts) - true).max() < 1.5, shop
+    # what an operator marks on the bumped view is kept in the reference view, and lands back where it was marked
+    marked = [(950.0, 450.0), (1010.0, 450.0), (1010.0, 520.0), (950.0, 520.0)]
+    ref = watch.to_reference(marked)
+    assert np.abs(cv2.perspectiveTransform(np.array([ref], float), h)[0] - np.array(marked)).max() < 1.5
     trading = next(tr for tr in zones._trackers["cam1"] if tr.kind is RuleKind.out_of_store_trading)
     assert {z.shop_id: [tuple(round(v) for v in p) for p in z.points] for z in trading.zones} == {
         shop: [tuple(round(v) for v in p) for p in pts] for shop, pts in watch.polygons().items()
