@@ -28,7 +28,7 @@ from detector.gate import ChangeGate
 from detector.live import StreamReader
 from detector.scheduling import ROUND_SHARE, FrameScheduler, InferenceBudget
 from detector.types import Evidence, FrameDetections
-from dispatch.baselines import latest_baseline, record_camera_event
+from dispatch.baselines import camera_events, latest_baseline, record_camera_event
 from dispatch.cases import CaseRecorder
 from dispatch.checkpoints import load_dwelling, save_dwelling
 from dispatch.db import CaseRow, make_engine
@@ -36,7 +36,7 @@ from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import Camera, Config, Fixture, RuleKind
-from frontage.watch import CameraWatch
+from frontage.watch import VIEW_EVENTS, CameraWatch
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,12 @@ def run_service(
     watches = {c.id: CameraWatch(cfg, c, zones, camera_event,
                                  partial(_regions_to_gate, gate, c)) for c in video}  # fmt: skip
     control = WatchControl(engine, watches, clock)
-    for cid in watches:
+    for cid, watch in watches.items():
         control.reload_baseline(cid)
+        last = next((e for e in camera_events(engine, cid) if e.kind in VIEW_EVENTS), None)
+        if last is not None and "homography" in last.data:
+            watch.resume_view(last.data["homography"])  # where the last process left the frontages
+            log.info("camera %s: frontages as re-registered at %s", cid, last.at.isoformat())
     period = 1.0 / cfg.detector.sample_fps
     scheduler = FrameScheduler([c.id for c in video], gate, detector, trackers or {},
                                InferenceBudget(ROUND_SHARE * period), max_carry_s=cfg.detector.max_carry_s,

@@ -60,6 +60,9 @@ class CameraWatch:
         self.fixtures: list[Fixture] = list(camera.fixtures)  # in the reference view
         self.baseline_version = 0
         self.h = np.eye(3)  # reference view -> current view, as applied to the frontages
+        # Reference view -> the guard's reference picture: the identity until an operator confirms a new view or
+        # the process restarts on a view it had re-registered (then the first frame is the guard's reference).
+        self.base_h = np.eye(3)
         self.status = ViewStatus()
         size = (camera.width, camera.height)
         so = cfg.static_objects
@@ -123,23 +126,36 @@ class CameraWatch:
         self._apply_fixtures()
 
     def confirm(self, now: dt.datetime) -> dict:
-        """An operator confirmed the camera's current view: it becomes the reference, the frontages stay where
-        they are now, the static-object models start again, and the rules resume."""
+        """An operator confirmed the camera's current view: the guard compares with it from now on, the frontages
+        stay where they are on it, the static-object models start again, and the rules resume."""
         if self._latest is None or self.guard is None:
             return {"camera_id": self.camera.id, "confirmed": False, "reason": "no frame from this camera yet"}
         was = self.status.state
         self.guard.rebase(self._latest)
-        # The frontages as they stand now are the reference from here on.
-        self.reference_polygons = self.polygons()
-        self.fixtures = [f.model_copy(update={"polygon": _warp_points(self.h, f.polygon)}) for f in self.fixtures]
-        self.h = np.eye(3)
+        self.base_h = self.h.copy()
         if self.static is not None:
             old = self.static
-            self.static = StaticObjectDetector(old.cfg, old.frame_size, list(self.reference_polygons.values()),
+            self.static = StaticObjectDetector(old.cfg, old.frame_size, list(self.polygons().values()),
                                                old.explaining, old.goods)  # fmt: skip
-            self.static.set_fixtures([f.polygon for f in self.fixtures])
+            self._apply_fixtures()
         self.status = ViewStatus("ok", "view confirmed by an operator", now)
+        self.on_event(self.camera.id, "view_rebased", "the confirmed view is the camera's reference from now on",
+                      {"homography": _as_list(self.h), "polygons": _polys_data(self.polygons())})  # fmt: skip
         return {"camera_id": self.camera.id, "confirmed": True, "was": was}
+
+    def resume_view(self, homography: Sequence[Sequence[float]]) -> None:
+        """After a restart: the frontages as the last process left them (re-registered or confirmed). The first
+        frame becomes the guard's reference, on which they stand so."""
+        self.h = np.asarray(homography, np.float64)
+        self.base_h = self.h.copy()
+        polys = self.polygons()
+        self.zones.warp(self.camera.id, polys, lambda b: b)  # open cases come back from the store as seen
+        if self.static is not None:
+            old = self.static
+            self.static = StaticObjectDetector(old.cfg, old.frame_size, list(polys.values()), old.explaining,
+                                               old.goods)  # fmt: skip
+        self._apply_fixtures()
+        self.on_regions(list(polys.values()))
 
     # -- internals -------------------------------------------------------------------------------------------
 
@@ -153,7 +169,7 @@ class CameraWatch:
                 self.on_event(self.camera.id, kind, report.reason + "; rules suspended", {"inliers": report.inliers})
             return False
         if report.homography is not None:
-            h = np.asarray(report.homography, np.float64)
+            h = np.asarray(report.homography, np.float64) @ self.base_h
             if _max_move(h, self.h, self._anchors()) >= self.cfg.detector.view.reregister_px:
                 self._reregister(h, report, now)
         if before in SUSPENDING:
@@ -181,14 +197,25 @@ class CameraWatch:
         self.status = ViewStatus(report.state, report.reason, now, report.shift_px)
         log.info("camera %s: %s; frontages re-registered", self.camera.id, report.reason)
         self.on_event(self.camera.id, "view_reregistered", f"{report.reason}; frontages re-registered",
-                      {"homography": [list(r) for r in h.tolist()], "shift_px": round(report.shift_px, 2),
-                       "polygons": {k: [list(p) for p in v] for k, v in polys.items()}})  # fmt: skip
+                      {"homography": _as_list(h), "shift_px": round(report.shift_px, 2),
+                       "polygons": _polys_data(polys)})  # fmt: skip
 
     def _apply_fixtures(self) -> None:
         warped = [f.model_copy(update={"polygon": _warp_points(self.h, f.polygon)}) for f in self.fixtures]
         self.zones.set_fixtures(self.camera.id, warped)
         if self.static is not None:
             self.static.set_fixtures([f.polygon for f in warped])
+
+
+def _as_list(h: np.ndarray) -> list[list[float]]:
+    return [[float(v) for v in row] for row in np.asarray(h).tolist()]
+
+
+def _polys_data(polys: dict[str, Points]) -> dict[str, list[list[float]]]:
+    return {k: [list(p) for p in v] for k, v in polys.items()}
+
+
+VIEW_EVENTS = ("view_reregistered", "view_rebased")  # camera ledger entries that carry the applied homography
 
 
 def _warp_points(h: np.ndarray, pts: Sequence[tuple[float, float]]) -> Points:

@@ -131,3 +131,25 @@ def test_the_api_confirms_a_view_on_the_camera_loop_thread(stills, tmp_path):
         control.apply_pending()
         api.join(0.05)
     assert answer["confirmed"] and not watch.suspended
+
+
+def test_after_a_restart_the_frontages_stand_where_the_last_process_re_registered_them(stills):
+    cfg = config()
+    events = []
+    first = CameraWatch(cfg, cfg.cameras[0], ZoneEngine(cfg), lambda *e: events.append(e))
+    street = stills["trucks-stopped-by-arcade-shops"]
+    t = run(first, [street] * 10)
+    moved, h = shifted(street, 12, -16, 1.05)
+    run(first, [moved] * 15, t)
+    (reregistered,) = [e for e in events if e[1] == "view_reregistered"]
+
+    second = CameraWatch(cfg, cfg.cameras[0], ZoneEngine(cfg))  # a new process, on the bumped view
+    second.resume_view(reregistered[3]["homography"])
+    run(second, [moved] * 20)
+    assert second.status.state == "ok" and not second.suspended
+    for shop, pts in second.polygons().items():
+        true = cv2.perspectiveTransform(np.array([second.reference_polygons[shop]], float), h)[0]
+        assert np.abs(np.array(pts) - true).max() < 1.5, shop
+    run(second, [street] * 15, 20)  # someone straightens the camera: they follow it back
+    for shop, pts in second.polygons().items():
+        assert np.abs(np.array(pts) - np.array(second.reference_polygons[shop])).max() < 1.5, shop
