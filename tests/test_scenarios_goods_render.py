@@ -17,26 +17,11 @@ from frontage.config import STATIC_OBJECT, parse_config
 from frontage.scenarios import render as R
 from frontage.scenarios import sprites as S
 from frontage.scenarios.catalog import GOODS, SCENARIOS, TRAFFIC, goods_config
+from tests import scenario_helpers as H_
 
-
-def _media_present() -> bool:
-    try:
-        S.media_dir()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-needs_media = pytest.mark.skipif(not _media_present(), reason="shared/media (the street stills) is not here")
-
-W, H = 320, 240
-SQUARE = [[100, 100], [200, 100], [200, 200], [100, 200]]
+W, H, SQUARE, needs_media = H_.W, H_.H, H_.SQUARE, H_.needs_media
+_clear_caches = H_.clear_caches
 GREY = 90
-
-
-def _clear_caches() -> None:
-    for fn in (S.load_image, S.load_sprite, S.sprite_alpha, S._grabcut_mask, R.load_still):
-        fn.cache_clear()
 
 
 @pytest.fixture
@@ -59,37 +44,14 @@ def media(tmp_path, monkeypatch):
     _clear_caches()
 
 
-BLOCK = S.Sprite("block", "block.png", (0, 0, 40, 30), "car", (0, 10, 40, 30))
+BLOCK, PERSON = H_.BLOCK, H_.PERSON
 GOODS_BLOCK = dataclasses.replace(BLOCK, name="goods_block", coco_class=STATIC_OBJECT)
-PERSON = dataclasses.replace(BLOCK, name="person_block", coco_class="person")
 DOT = S.Sprite("dot", "dot.png", (0, 0, 21, 21), "car", (0, 0, 21, 21))
 
 
 def config(static: bool = True, per_shop: bool = True, fixtures=None, shops=None) -> dict:
-    data = {
-        "detector": {"sample_fps": 2, "class_map": {"bus": "truck"}},
-        "cameras": [{"id": "cam1", "source": "x.mp4", "width": W, "height": H, "fixtures": fixtures or []}],
-        "shops": shops
-        or [
-            {
-                "id": "a",
-                "name": "A",
-                "responsible": {"name": "r"},
-                "frontages": [{"camera_id": "cam1", "polygon": SQUARE}],
-            }
-        ],
-        "rules": {
-            "illegal_parking": {"classes": ["car", "truck"], "dwell_s": 3, "entry_debounce_s": 0, "exit_grace_s": 1},
-            "out_of_store_trading": {
-                "classes": ["chair"],
-                "dwell_s": 3,
-                "presence": {"mode": "overlap", "min_overlap": 0.5},
-                "static_objects": {"enabled": static},
-                "one_case_per_shop": per_shop,
-            },
-        },
-    }
-    return data
+    camera = {"id": "cam1", "source": "x.mp4", "width": W, "height": H, "fixtures": fixtures or []}
+    return H_.base_config(shops, [camera], {"static_objects": {"enabled": static}, "one_case_per_shop": per_shop})
 
 
 def scenario(actors, duration=12.0, fps=10, cfg=None, name="t", still="still.png", **kw) -> R.Scenario:

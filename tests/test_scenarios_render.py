@@ -20,25 +20,10 @@ from frontage.config import parse_config
 from frontage.scenarios import render as R
 from frontage.scenarios import sprites as S
 from frontage.scenarios.catalog import DEMO_CONFIG, GOODS, SCENARIOS, TRAFFIC
+from tests import scenario_helpers as H_
 
-
-def _media_present() -> bool:
-    try:
-        S.media_dir()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-needs_media = pytest.mark.skipif(not _media_present(), reason="shared/media (the street stills) is not here")
-
-W, H = 320, 240
-SQUARE = [[100, 100], [200, 100], [200, 200], [100, 200]]
-
-
-def _clear_caches() -> None:
-    for fn in (S.load_image, S.load_sprite, S.sprite_alpha, S._grabcut_mask):
-        fn.cache_clear()
+W, H, SQUARE, needs_media = H_.W, H_.H, H_.SQUARE, H_.needs_media
+_clear_caches = H_.clear_caches
 
 
 @pytest.fixture
@@ -55,34 +40,13 @@ def media(tmp_path, monkeypatch):
     _clear_caches()
 
 
-BLOCK = S.Sprite("block", "block.png", (0, 0, 40, 30), "car", (0, 10, 40, 30))
+BLOCK, PERSON = H_.BLOCK, H_.PERSON
 BUS_BLOCK = dataclasses.replace(BLOCK, name="bus_block", coco_class="bus")
 CHAIR = dataclasses.replace(BLOCK, name="chair_block", coco_class="chair")
-PERSON = dataclasses.replace(BLOCK, name="person_block", coco_class="person")
 
 
 def config(shops=None, **rules) -> dict:
-    data = {
-        "detector": {"sample_fps": 2, "class_map": {"bus": "truck"}},
-        "cameras": [{"id": "cam1", "source": "x.mp4", "width": W, "height": H}],
-        "shops": shops
-        or [
-            {
-                "id": "a",
-                "name": "A",
-                "responsible": {"name": "r"},
-                "frontages": [{"camera_id": "cam1", "polygon": SQUARE}],
-            }
-        ],
-        "rules": {
-            "illegal_parking": {"classes": ["car", "truck"], "dwell_s": 3, "entry_debounce_s": 0, "exit_grace_s": 1},
-            "out_of_store_trading": {
-                "classes": ["chair"],
-                "dwell_s": 3,
-                "presence": {"mode": "overlap", "min_overlap": 0.5},
-            },
-        },
-    }
+    data = H_.base_config(shops)
     data["rules"].update(rules)
     return data
 
