@@ -353,7 +353,7 @@ def test_nothing_counts_while_the_camera_is_reaimed():
 GOODS_TRUTH = {
     "crates_out": [("shop-a", "out_of_store_trading", STATIC_OBJECT, 80.0, 232.0)],
     "person_stands": [],
-    "van_parks": [("shop-a", "illegal_parking", "truck", 85.0, 200.2)],
+    "van_parks": [("shop-a", "illegal_parking", "truck", 85.0, 200.5)],
     "camera_shift": [("shop-b", "out_of_store_trading", STATIC_OBJECT, 80.0, 206.0)],
     "camera_reaimed": [],
     "permitted_planter": [("shop-b", "out_of_store_trading", STATIC_OBJECT, 100.0, 223.0)],
@@ -373,13 +373,19 @@ def test_goods_names_every_goods_scenario_and_no_other():
 def test_goods_scenario_expects_what_it_says(name):
     sc = SCENARIOS[name]
     assert spans(R.expected_cases(sc)) == GOODS_TRUTH[name]
-    assert sc.description and sc.fps == (2 if name == "dawn" else 5) and sc.depth_order
+    assert sc.description and sc.fps == 2 and sc.depth_order
     cfg = parse_config(sc.config, name)
     trading, parking = cfg.rules.out_of_store_trading, cfg.rules.illegal_parking
-    assert trading.static_objects.enabled and trading.one_case_per_shop and cfg.detector.sample_fps == 1
+    assert trading.static_objects.enabled and trading.one_case_per_shop
+    assert cfg.detector.sample_fps == (0.5 if name == "dawn" else 1)
     assert (trading.dwell_s, trading.exit_grace_s, trading.entry_debounce_s) == (60, 8, 1)
     assert (parking.dwell_s, parking.exit_grace_s) == (60, 8)
-    assert sc.config == {**goods_config(f"{name}.mp4"), "cameras": sc.config["cameras"]}
+    assert sc.config == {
+        **goods_config(f"{name}.mp4"),
+        "cameras": sc.config["cameras"],
+        "detector": sc.config["detector"],
+    }
+    assert {**sc.config["detector"], "sample_fps": 1} == goods_config(f"{name}.mp4")["detector"]
 
 
 @pytest.mark.parametrize("name", list(GOODS_TRUTH))
