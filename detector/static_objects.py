@@ -54,6 +54,7 @@ LIGHT_RANGE = (0.3, 1.0)  # ...darker, within this range: a shadow. Brighter is 
 # paving changes every channel alike too); light that brightens the whole street is matched frame by frame.
 ABS_FLOOR = 10.0  # grey levels: dark pixels' relative noise is large
 STATIC_CONF = 0.5
+WARMUP_EVERY_S = 3.0  # warm-up frames this far apart make the median of the empty street
 MAX_GAP_S = 5.0  # a longer gap between two frames (a dark or suspended camera) restarts every arrival
 TEXTURE_MIN = 0.03  # local brightness spread, as a share of the brightness, below which ground has no texture
 TEXTURE_NCC = 0.4  # correlation of the local texture with the background's that a shadow keeps
@@ -114,6 +115,8 @@ class StaticObjectDetector:
     _reported: list[tuple[XYXY, float]] = field(default_factory=list, init=False)  # (box, arrival) last frame
     _looks: list[tuple[XYXY, int]] = field(default_factory=list, init=False)  # unexplained regions, model looks
     _cur: np.ndarray | None = field(default=None, init=False)  # the last frame, light matched
+    _boot: list[np.ndarray] | None = field(default=None, init=False)  # warm-up frames, until WARMUP_S
+    _t0: float = field(default=0.0, init=False)
     _hold: int = field(default=0, init=False)  # frames still to wait out a sudden or global change
     _last_changed: float = field(default=0.0, init=False)
 
@@ -198,8 +201,11 @@ class StaticObjectDetector:
                 self._long, self._short = cur.copy(), cur.copy()
                 self._still = np.zeros(cur.shape[:2], np.float32)
                 self._since = np.full(cur.shape[:2], np.inf, np.float32)
+                self._t0, self._boot = t, ([cur] if self.cfg.warmup_s > 0 else None)
             self._t = t if self._t is None else max(self._t, t)
             return StaticUpdate(1.0, 0.0, False, 0.0)
+        if self._boot is not None:
+            return self._warm_up(cur, t)
         dt = min(t - self._t, MAX_GAP_S)  # a gap (a dark camera) learns no more than a few frames' worth
         if t - self._t > MAX_GAP_S:
             # Nobody saw the frontage meanwhile: what stands there now counts from now, and must settle again.
@@ -281,6 +287,22 @@ class StaticObjectDetector:
                    (by + bh + y0) / self.scale)  # fmt: skip
             out.append(StaticBlob(tuple(round(v, 1) for v in box), round(area, 1), round(solidity, 3), since))  # type: ignore[arg-type]
         return out
+
+    def _warm_up(self, cur: np.ndarray, t: float) -> StaticUpdate:
+        """The first `warmup_s`: the empty street is the median of frames a few seconds apart (whatever drove or
+        walked through, and whatever stood there only at the first frame, is not the street). Nothing is
+        reported meanwhile; goods already set out when the camera starts are part of the street (a miss, never
+        a false case)."""
+        self._short = cur.copy()
+        done = t - self._t0 >= self.cfg.warmup_s
+        if t - self._t >= WARMUP_EVERY_S or done:
+            self._t = t
+            self._boot.append(cur)
+            self._long = np.median(np.stack(self._boot), axis=0).astype(np.float32)
+        if done:
+            self._boot = None
+            self._t = t
+        return StaticUpdate(1.0, 0.0, False, 0.0)
 
     def _ghost(self, region: np.ndarray) -> bool:
         """Something that stood there when the background was learnt (a car parked at start-up, a shadow) and

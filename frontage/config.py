@@ -65,7 +65,11 @@ class ViewGuardConfig(Strict):
     covered, black, uniform or out of focus. Each camera's view is compared with its reference frame."""
 
     enabled: bool = Field(True, description="Check each live or replayed camera's view against its reference.")
-    check_every_s: NonNegSeconds = Field(5.0, description="Seconds between two checks of one camera's view.")
+    check_every_s: NonNegSeconds = Field(
+        10.0,
+        description="Seconds between two checks of one camera's view. A sudden change of the picture (a bumped "
+        "camera) is checked at once, whatever this says.",
+    )
     min_inliers: int = Field(
         30,
         ge=4,
@@ -293,6 +297,12 @@ class StaticObjects(Strict):
     enabled: bool = Field(False, description="Run the static-object detector on this rule's cameras.")
     analysis_width: int = Field(
         320, ge=64, le=1280, description="Width in pixels of the downscaled image the background models use."
+    )
+    warmup_s: NonNegSeconds = Field(
+        30.0,
+        description="After start-up, seconds the detector learns the empty street (the median of frames a few "
+        "seconds apart: traffic and passers-by are not the street) before it reports anything. Goods already "
+        "set out when the camera starts become part of the street: a missed case, never a false one.",
     )
     learn_s: NonNegSeconds = Field(
         300.0,

@@ -49,7 +49,8 @@ def frame(street, *, obj: bool = False, gain: float = 1.0, shift: tuple[int, int
 
 
 def detector(**kw) -> StaticObjectDetector:
-    return StaticObjectDetector(StaticObjects(enabled=True, **kw), (1280, 720), [SHOP],
+    """No warm-up unless asked: the first frame is the empty street (the warm-up has a test of its own)."""
+    return StaticObjectDetector(StaticObjects(enabled=True, **{"warmup_s": 0, **kw}), (1280, 720), [SHOP],
                                 goods=frozenset({"potted plant"}))  # fmt: skip
 
 
@@ -239,3 +240,24 @@ def test_one_look_that_misses_a_vehicle_standing_there_makes_no_goods_of_it(stre
         if i % 10 == 6:
             looks.append(bool(statics(lone.detect([], t))))
     assert looks == [False, False, True, True]
+
+
+def test_the_warm_up_learns_the_street_without_what_drove_through_or_stood_there_at_start(street):
+    det = detector(warmup_s=30)
+    van = Detection("truck", 0.7, (940.0, 430.0, 1060.0, 570.0))
+
+    def passing(i):  # traffic through the frontage beside the goods, one frame in three
+        def draw(f):
+            f[430:640, 870:935] = (60, 70, 200)
+
+        return draw if i % 3 == 0 else None
+
+    for i in range(120):
+        t = float(i)
+        # a van stands there for the first 8 s, traffic passes throughout; goods are set out at 60 s
+        extra = passing(i)
+        det.update(frame(street, obj=i < 8 or i >= 60, extra=extra), t)
+        out = statics(det.detect([van] if i < 8 else [], t))
+        if i < 60:
+            assert not out, f"t={t}: {out}"
+    assert len(out) == 1 and abs(119 - out[0].static_s - 60) <= 1.5
