@@ -31,7 +31,6 @@ Points = list[tuple[float, float]]
 # (camera id, kind, reason, data): a camera ledger entry ("view_reregistered", "camera_moved", ...)
 CameraEvent = Callable[[str, str, str, dict], None]
 SUSPENDING = ("moved", "tampered")
-STATIC_CHANGE = 0.002  # share of the watched area that settling or leaving static objects must change
 
 
 @dataclass
@@ -74,7 +73,6 @@ class CameraWatch:
             self.static.set_fixtures([f.polygon for f in self.fixtures])
         self.guard: ViewGuard | None = None
         self._latest: np.ndarray | None = None
-        self._static_frac = 0.0
         self._sudden = 0  # frames of a sudden change so far
 
     @property
@@ -87,7 +85,8 @@ class CameraWatch:
 
     def look(self, image: np.ndarray, t: float, now: dt.datetime) -> bool:
         """Every sampled frame: check the view when due, teach the static-object models. True when the model
-        should look at this frame now (the view changed, or something new settled)."""
+        should look at this frame now (the view changed). Goods that settled wait for the gate's next re-check:
+        their arrival goes with them, so their dwell loses nothing, and a quiet street's model calls stay few."""
         self._latest = image
         vcfg = self.cfg.detector.view
         if vcfg.enabled and self.guard is None:
@@ -105,9 +104,6 @@ class CameraWatch:
                 # A bumped camera is a sudden change too: the view is checked at once, twice (two agreeing checks
                 # re-register it), not on every frame of a busy street's passing buses.
                 self.guard.request()
-            # Something settled or was taken in: the model looks now, not at the gate's next re-check.
-            wants |= abs(upd.static_frac - self._static_frac) >= STATIC_CHANGE
-            self._static_frac = upd.static_frac
         return wants
 
     def augment(self, dets: list[Detection], t: float) -> list[Detection]:
