@@ -184,6 +184,8 @@ class StaticObjectDetector:
                                    for a in old[:2])  # fmt: skip
         self._still = cv2.warpPerspective(old[2], m, size, flags=cv2.INTER_NEAREST, borderValue=0)
         self._since = cv2.warpPerspective(old[3], m, size, flags=cv2.INTER_NEAREST, borderValue=np.inf)
+        if self._boot is not None:  # still warming up: go on from the carried-over street
+            self._boot = [self._long.copy()]
         for mem in (*self._explained, *self._goods):
             mem.box = _warp_box(h, mem.box)
         self._reported = [(_warp_box(h, b), since) for b, since in self._reported]
