@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,22 @@ def base_config(shops=None, cameras=None, trading=None) -> dict:
             },
         },
     }
+
+
+def render_and_replay(name: str, out: Path, weights: str):
+    """One scenario, in a worker process: render it, replay it through the real model on one thread."""
+    import yaml
+
+    from frontage.config import load_config
+    from frontage.replay import replay
+    from frontage.scenarios.catalog import SCENARIOS
+    from frontage.scenarios.render import render
+
+    result = render(SCENARIOS[name], out / name)
+    data = yaml.safe_load(Path(result.config_path).read_text())
+    data["detector"]["threads"] = 1  # two workers share the two cores better than one model on both
+    cfg_path = Path(result.config_path).with_suffix(".1thread.yaml")
+    cfg_path.write_text(yaml.safe_dump(data))
+    report = replay(load_config(cfg_path), Path(result.video), weights=weights,
+                    db_url=f"sqlite:///{out / name / 'cases.db'}", snapshot_dir=out / name / "snaps")  # fmt: skip
+    return result, report

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from frontage.config import load_config
-from frontage.replay import replay
 from frontage.scenarios.catalog import GOODS, SCENARIOS
 from frontage.scenarios.render import pose_matrix
 from frontage.scenarios.score import score
+from tests.scenario_helpers import render_and_replay
 
 pytestmark = pytest.mark.model
 
@@ -25,23 +25,28 @@ REGISTRATION_PX = 2.0
 
 
 @pytest.fixture(scope="session")
-def goods_rendered(tmp_path_factory, assets_ready):
-    from frontage.scenarios.render import render
+def goods_runs(tmp_path_factory, assets_ready, weights):
+    """Each goods scenario rendered and replayed once through the real model, two at a time (the tests below
+    read the same reports)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     out = tmp_path_factory.mktemp("goods")
-    return {name: render(SCENARIOS[name], out) for name in GOODS}
+    # The longest first, so the two workers finish together.
+    names = sorted(GOODS, key=lambda n: -SCENARIOS[n].duration_s * SCENARIOS[n].config["detector"]["sample_fps"])
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {n: pool.submit(render_and_replay, n, out, weights) for n in names}
+        return {n: f.result() for n, f in futures.items()}
 
 
 @pytest.fixture(scope="session")
-def goods_reports(goods_rendered, weights, tmp_path_factory):
-    """Each goods scenario replayed once through the real model (the tests below read the same reports)."""
-    out = {}
-    for name, result in goods_rendered.items():
-        tmp = tmp_path_factory.mktemp(name)
-        report = replay(load_config(result.config_path), Path(result.video), weights=weights,
-                        db_url=f"sqlite:///{tmp / 'cases.db'}", snapshot_dir=tmp / "snaps")  # fmt: skip
-        out[name] = report
-    return out
+def goods_rendered(goods_runs):
+    return {n: r[0] for n, r in goods_runs.items()}
+
+
+@pytest.fixture(scope="session")
+def goods_reports(goods_runs):
+    return {n: r[1] for n, r in goods_runs.items()}
 
 
 def truth(result) -> list[dict]:
