@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from detector.types import Detection
+from detector.view import warp_box, warp_points
 from frontage.config import STATIC_OBJECT, StaticObjects
 
 XYXY = tuple[float, float, float, float]
@@ -115,6 +116,7 @@ class StaticObjectDetector:
     _reported: list[tuple[XYXY, float]] = field(default_factory=list, init=False)  # (box, arrival) last frame
     _looks: list[tuple[XYXY, int]] = field(default_factory=list, init=False)  # unexplained regions, model looks
     _cur: np.ndarray | None = field(default=None, init=False)  # the last frame, light matched
+    _edge_maps: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False)  # of _cur and _long
     _boot: list[np.ndarray] | None = field(default=None, init=False)  # warm-up frames, until WARMUP_S
     _t0: float = field(default=0.0, init=False)
     _hold: int = field(default=0, init=False)  # frames still to wait out a sudden or global change
@@ -168,7 +170,7 @@ class StaticObjectDetector:
         old_crop, old = self.crop, (self._long, self._short, self._still, self._since)
         self._hold, self._cur = 0, None
         self._set_regions(regions)
-        self.set_fixtures([_warp_poly(h, p) for p in self._fixture_polys])
+        self.set_fixtures([warp_points(h, p) for p in self._fixture_polys])
         if old[0] is None or not self.mask.size:
             self._long = self._short = self._still = self._since = None
             return
@@ -187,9 +189,9 @@ class StaticObjectDetector:
         if self._boot is not None:  # still warming up: go on from the carried-over street
             self._boot = [self._long.copy()]
         for mem in (*self._explained, *self._goods):
-            mem.box = _warp_box(h, mem.box)
-        self._reported = [(_warp_box(h, b), since) for b, since in self._reported]
-        self._looks = [(_warp_box(h, b), n) for b, n in self._looks]
+            mem.box = warp_box(h, mem.box)
+        self._reported = [(warp_box(h, b), since) for b, since in self._reported]
+        self._looks = [(warp_box(h, b), n) for b, n in self._looks]
 
     # -- learning --------------------------------------------------------------------------------------------
 
@@ -258,6 +260,7 @@ class StaticObjectDetector:
         """The static regions large and compact enough, outside the `hide` boxes (full-frame pixels)."""
         if self._still is None:
             return []
+        self._edge_maps = None
         cfg = self.cfg
         mask = ((self._still >= cfg.min_static_s) & self.mask & ~self._fixture_mask).astype(np.uint8)
         x0, y0 = self.crop[:2]
@@ -315,7 +318,9 @@ class StaticObjectDetector:
         ring = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
         if not ring.any():
             return False
-        now, before = _edges(self._cur)[ring].mean(), _edges(self._long)[ring].mean()
+        if self._edge_maps is None:  # once per frame's regions, not per region
+            self._edge_maps = (_edges(self._cur), _edges(self._long))
+        now, before = self._edge_maps[0][ring].mean(), self._edge_maps[1][ring].mean()
         if now >= GHOST_EDGES * before:
             return False
         # All of the street it uncovered, not only the part that settled first.
@@ -470,14 +475,3 @@ def _iou(a: XYXY, b: XYXY) -> float:
     i = _inter(a, b)
     u = _area(a) + _area(b) - i
     return i / u if u > 0 else 0.0
-
-
-def _warp_poly(h: np.ndarray, pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    arr = cv2.perspectiveTransform(np.asarray([pts], np.float64), np.asarray(h, np.float64))[0]
-    return [(float(x), float(y)) for x, y in arr]
-
-
-def _warp_box(h: np.ndarray, b: XYXY) -> XYXY:
-    pts = np.array([[[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]]], np.float64)
-    w = cv2.perspectiveTransform(pts, np.asarray(h, np.float64))[0]
-    return float(w[:, 0].min()), float(w[:, 1].min()), float(w[:, 0].max()), float(w[:, 1].max())

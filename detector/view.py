@@ -90,6 +90,13 @@ def warp_points(h: Homography | np.ndarray, pts: Sequence[Point] | np.ndarray) -
     return [(float(x), float(y)) for x, y in out]
 
 
+def warp_box(h: Homography | np.ndarray, b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The box around a box's four corners mapped through `h`."""
+    pts = warp_points(h, [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])])
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 def max_displacement(h: Homography | np.ndarray, pts: Sequence[Point] | np.ndarray) -> float:
     """Largest distance any point moves under `h` (inf when one leaves the image plane)."""
     if not len(pts):

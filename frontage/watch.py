@@ -15,15 +15,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from detector.static_objects import StaticObjectDetector
 from detector.types import Detection
-from detector.view import ViewGuard, ViewReport
+from detector.view import ViewGuard, ViewReport, disagreement, warp_box, warp_points
 from frontage.config import EXPLAINING_CLASSES, Camera, Config, Fixture
 from zones.engine import ZoneEngine
-from zones.geometry import XYXY
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ class CameraWatch:
         return self.status.state in SUSPENDING
 
     def polygons(self) -> dict[str, Points]:
-        return {shop: _warp_points(self.h, pts) for shop, pts in self.reference_polygons.items()}
+        return {shop: warp_points(self.h, pts) for shop, pts in self.reference_polygons.items()}
 
     def look(self, image: np.ndarray, t: float, now: dt.datetime) -> bool:
         """Every sampled frame: check the view when due, teach the static-object models. True when the model
@@ -114,7 +112,7 @@ class CameraWatch:
 
     def to_reference(self, pts: Sequence[tuple[float, float]]) -> Points:
         """Points on the view as it is now, in the reference view the frontages and fixtures are kept in."""
-        return _warp_points(np.linalg.inv(self.h), pts)
+        return warp_points(np.linalg.inv(self.h), pts)
 
     def set_fixtures(self, fixtures: Sequence[Fixture], version: int) -> None:
         """A new baseline version (fixtures in the reference view)."""
@@ -166,7 +164,8 @@ class CameraWatch:
             return False
         if report.homography is not None:
             h = np.asarray(report.homography, np.float64) @ self.base_h
-            if _max_move(h, self.h, self._anchors()) >= self.cfg.detector.view.reregister_px:
+            anchors = self._anchors()
+            if anchors and disagreement(h, self.h, anchors) >= self.cfg.detector.view.reregister_px:
                 self._reregister(h, report, now)
         if before in SUSPENDING:
             self.status = ViewStatus(report.state, report.reason, now, report.shift_px)
@@ -185,7 +184,7 @@ class CameraWatch:
         delta = h @ np.linalg.inv(self.h)
         self.h = h
         polys = self.polygons()
-        self.zones.warp(self.camera.id, polys, lambda b: _warp_box(delta, b))
+        self.zones.warp(self.camera.id, polys, lambda b: warp_box(delta, b))
         if self.static is not None:
             self.static.warp(delta, list(polys.values()))
         self._apply_fixtures()
@@ -197,7 +196,7 @@ class CameraWatch:
                        "polygons": _polys_data(polys)})  # fmt: skip
 
     def _apply_fixtures(self) -> None:
-        warped = [f.model_copy(update={"polygon": _warp_points(self.h, f.polygon)}) for f in self.fixtures]
+        warped = [f.model_copy(update={"polygon": warp_points(self.h, f.polygon)}) for f in self.fixtures]
         self.zones.set_fixtures(self.camera.id, warped)
         if self.static is not None:
             self.static.set_fixtures([f.polygon for f in warped])
@@ -212,21 +211,3 @@ def _polys_data(polys: dict[str, Points]) -> dict[str, list[list[float]]]:
 
 
 VIEW_EVENTS = ("view_reregistered", "view_rebased")  # camera ledger entries that carry the applied homography
-
-
-def _warp_points(h: np.ndarray, pts: Sequence[tuple[float, float]]) -> Points:
-    arr = cv2.perspectiveTransform(np.asarray([pts], np.float64), np.asarray(h, np.float64))[0]
-    return [(round(float(x), 2), round(float(y), 2)) for x, y in arr]
-
-
-def _warp_box(h: np.ndarray, b: XYXY) -> XYXY:
-    pts = _warp_points(h, [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])])
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def _max_move(a: np.ndarray, b: np.ndarray, pts: Points) -> float:
-    if not pts:
-        return 0.0
-    pa, pb = np.asarray(_warp_points(a, pts)), np.asarray(_warp_points(b, pts))
-    return float(np.max(np.hypot(*(pa - pb).T)))
