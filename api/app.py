@@ -19,7 +19,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.types import Scope
 
-from api import pages, routes_cameras, routes_cases, routes_meta, routes_upload
+from api import (
+    pages,
+    routes_cameras,
+    routes_cases,
+    routes_credit,
+    routes_meta,
+    routes_public,
+    routes_reports,
+    routes_shops,
+    routes_upload,
+)
 from api.auth import TokenStore
 from api.context import AppContext, CameraControl
 from api.metrics import make_registry
@@ -31,7 +41,10 @@ log = logging.getLogger(__name__)
 
 JSON_BODY_LIMIT = 64 * 1024  # an action is a word and a reason; anything near this is not one
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries, part headers and the optional reason around the photo
-_UPLOAD_PATH = re.compile(r"^/cases/[^/]+/fixed/?$")
+# Routes that take a photo: a merchant's fix, a citizen's report, an inspector's visit.
+_UPLOAD_PATH = re.compile(
+    r"^/(cases/[^/]+/fixed|public/reports|s/[^/]+/(report|inspection)|shops/[^/]+/inspections)/?$"
+)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -78,7 +91,8 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(CountRequests, counter=requests)
-    for module in (routes_cases, routes_upload, routes_meta, routes_cameras, pages):
+    routers = (routes_cases, routes_upload, routes_meta, routes_shops, routes_cameras, routes_reports, routes_credit)
+    for module in (*routers, routes_public, pages):
         app.include_router(module.router)
     pages.mount_static(app)
     return app

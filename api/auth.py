@@ -27,7 +27,7 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor.merchant if self.role is Role.merchant else Actor.operator
+        return {Role.merchant: Actor.merchant, Role.inspector: Actor.inspector}.get(self.role, Actor.operator)
 
     def sees_shop(self, shop_id: str) -> bool:
         return self.role is not Role.merchant or shop_id == self.shop_id
@@ -75,9 +75,17 @@ def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | 
 
 
 def staff(who: Annotated[Principal, Depends(principal)]) -> Principal:
-    """Admins and operators only; merchants get 403 (they know the route exists, it is documented)."""
-    if who.role is Role.merchant:
+    """Admins and operators only; merchants and inspectors get 403 (they know the route exists, it is
+    documented)."""
+    if who.role not in (Role.admin, Role.operator):
         raise HTTPException(403, "operators and admins only")
+    return who
+
+
+def inspector(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    """Inspectors (and admins, who may stand in for one) record inspections."""
+    if who.role not in (Role.inspector, Role.admin):
+        raise HTTPException(403, "inspectors only")
     return who
 
 
@@ -91,3 +99,4 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(principal)]
 Staff = Annotated[Principal, Depends(staff)]
 Admin = Annotated[Principal, Depends(admin)]
+Inspector = Annotated[Principal, Depends(inspector)]

@@ -47,7 +47,7 @@ class AppContext:
 
     def shop_name(self, shop_id: str) -> str | None:
         try:
-            return self.cfg.shop(shop_id).name
+            return self.workflow.shop(shop_id).name
         except KeyError:
             return None
 

@@ -19,7 +19,7 @@ from api.schemas import ActionIn, CaseDetail, CasePage, CaseSummary, LedgerEntry
 from dispatch.db import CaseEventRow, CaseRow
 from dispatch.lifecycle import OPEN311_STATUS, CaseState, TransitionRefused
 from dispatch.workflow import Action, CaseNotFound
-from frontage.config import Role, RuleKind
+from frontage.config import CaseKind, CaseSource, Role
 
 router = APIRouter(tags=["cases"])
 
@@ -34,7 +34,8 @@ def summary(row: CaseRow, ctx: AppContext) -> CaseSummary:
         camera_id=row.camera_id,
         shop_id=row.shop_id,
         shop_name=ctx.shop_name(row.shop_id),
-        kind=RuleKind(row.kind),
+        kind=CaseKind(row.kind),
+        source=CaseSource(row.source),
         object_class=row.object_class,
         state=state,
         open311_status=OPEN311_STATUS[state],
@@ -105,7 +106,8 @@ def list_cases(
     ctx: Ctx,
     who: CurrentPrincipal,
     state: Annotated[list[CaseState] | None, Query(description="Any of these states (repeatable).")] = None,
-    kind: RuleKind | None = None,
+    kind: CaseKind | None = None,
+    source: CaseSource | None = None,
     shop_id: Annotated[str | None, Query(max_length=100)] = None,
     camera_id: Annotated[str | None, Query(max_length=100)] = None,
     opened_from: Annotated[IsoDateTime | None, Query(description="Opened at or after (ISO 8601 with offset).")] = None,
@@ -123,7 +125,10 @@ def list_cases(
     if open_ is not None:
         wanted = "open" if open_ else "closed"
         where.append(CaseRow.state.in_([s.value for s, o in OPEN311_STATUS.items() if o == wanted]))
-    for column, value in ((CaseRow.kind, kind), (CaseRow.shop_id, shop_id), (CaseRow.camera_id, camera_id)):
+    filters = (
+        (CaseRow.kind, kind), (CaseRow.source, source), (CaseRow.shop_id, shop_id), (CaseRow.camera_id, camera_id)
+    )  # fmt: skip
+    for column, value in filters:
         if value is not None:
             where.append(column == value)
     if start is not None:
@@ -181,6 +186,8 @@ def get_snapshot(case_id: CaseId, ctx: Ctx, who: CurrentPrincipal) -> Response:
 
 
 def check_action(who: Principal, action: Action) -> None:
+    if who.role is Role.inspector:
+        raise HTTPException(403, "an inspector acts through inspections (POST /shops/{shop_id}/inspections)")
     if who.role is Role.merchant and action not in MERCHANT_ACTIONS:
         raise HTTPException(403, f"a merchant may only {' or '.join(sorted(MERCHANT_ACTIONS))}, not {action.value}")
 

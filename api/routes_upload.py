@@ -56,7 +56,7 @@ def post_fixed(
     who: CurrentPrincipal,
     reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
 ) -> CaseDetail:
-    if who.role is Role.operator:
+    if who.role in (Role.operator, Role.inspector):
         raise HTTPException(403, "only the merchant (or an admin) marks a case fixed")
     with Session(ctx.engine) as s:
         visible_case(s, case_id, who)

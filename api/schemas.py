@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dispatch.lifecycle import CaseState
-from frontage.config import ResponsibleKind, Role, RuleKind
+from frontage.config import CaseKind, CaseSource, ResponsibleKind, Role
 
 MAX_REASON = 2000
 
@@ -34,8 +34,9 @@ class CaseSummary(BaseModel):
     id: int
     camera_id: str
     shop_id: str
-    shop_name: str | None = Field(description="From the config; null if the shop is no longer configured.")
-    kind: RuleKind
+    shop_name: str | None = Field(description="From the config or the register; null if neither knows the shop.")
+    kind: CaseKind
+    source: CaseSource = Field(description="camera, citizen (a report from the shop's QR page) or inspector.")
     object_class: str
     state: CaseState
     open311_status: Literal["open", "closed"]

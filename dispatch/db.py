@@ -56,6 +56,8 @@ class CaseRow(Base):
     camera_id: Mapped[str] = mapped_column(String(100), index=True)
     shop_id: Mapped[str] = mapped_column(String(100), index=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
+    # camera | citizen | inspector (frontage.config.CaseSource); non-camera cases have camera_id "".
+    source: Mapped[str] = mapped_column(String(20), index=True, server_default="camera", default="camera")
     object_class: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(20), index=True)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -3,6 +3,7 @@
     detected -> reminded -> resolved            the camera sees it cleared, or the merchant fixes it
     reminded -> escalated -> closed             the deadline passes; the city platform closes it
     detected | reminded -> dismissed            an operator rejects a false positive
+    reported -> detected | dismissed            a citizen's report waits for an operator to confirm or reject it
 
 resolved, closed and dismissed are final: a new violation is a new case (linked to the old one when it is a
 repeat offence).
@@ -16,6 +17,7 @@ from enum import StrEnum
 
 
 class CaseState(StrEnum):
+    reported = "reported"  # a citizen's report, not yet confirmed by an operator: nobody is reminded yet
     detected = "detected"
     reminded = "reminded"
     resolved = "resolved"
@@ -29,23 +31,29 @@ class Actor(StrEnum):
     operator = "operator"
     merchant = "merchant"
     dispatch = "dispatch"
+    citizen = "citizen"
+    inspector = "inspector"
 
 
 S, A = CaseState, Actor
 
 # (from, to) -> who may make that move.
 TRANSITIONS: dict[tuple[CaseState, CaseState], frozenset[Actor]] = {
+    (S.reported, S.detected): frozenset({A.operator}),
+    (S.reported, S.dismissed): frozenset({A.operator}),
+    (S.reported, S.resolved): frozenset({A.inspector}),  # an inspector finds it already fixed
     (S.detected, S.reminded): frozenset({A.system}),
-    (S.detected, S.resolved): frozenset({A.system, A.merchant, A.operator}),
+    (S.detected, S.resolved): frozenset({A.system, A.merchant, A.operator, A.inspector}),
     (S.detected, S.escalated): frozenset({A.operator, A.system}),  # system: a repeat offence, already warned
     (S.detected, S.dismissed): frozenset({A.operator}),
-    (S.reminded, S.resolved): frozenset({A.system, A.merchant, A.operator}),
+    (S.reminded, S.resolved): frozenset({A.system, A.merchant, A.operator, A.inspector}),
     (S.reminded, S.escalated): frozenset({A.system, A.operator}),
     (S.reminded, S.dismissed): frozenset({A.operator}),
     (S.escalated, S.closed): frozenset({A.dispatch, A.operator}),
 }
 
 OPEN311_STATUS: dict[CaseState, str] = {
+    S.reported: "open",
     S.detected: "open",
     S.reminded: "open",
     S.escalated: "open",

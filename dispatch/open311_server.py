@@ -62,6 +62,26 @@ SERVICES: list[dict[str, Any]] = [
         "service_name": "Out-of-store trading in a shop frontage",
         "description": "Goods, stalls or tables set out in front of a shop (店外经营).",
     },
+    {
+        "service_code": "piled_materials",
+        "service_name": "Goods or materials piled in a shop frontage",
+        "description": "Goods or building materials piled on the pavement a shop answers for (堆物堆料).",
+    },
+    {
+        "service_code": "litter",
+        "service_name": "Litter in a shop frontage",
+        "description": "Rubbish left in the frontage a shop answers for (垃圾).",
+    },
+    {
+        "service_code": "other",
+        "service_name": "A frontage problem reported by a citizen",
+        "description": "Another problem with a shop's frontage duties, reported by a citizen.",
+    },
+    {
+        "service_code": "inspection_failed",
+        "service_name": "A shop's frontage duties failed an inspection",
+        "description": "An inspector found a frontage duty (市容环境卫生, 秩序, 绿化) not kept, and it was not fixed.",
+    },
 ]
 _SERVICE_NAMES = {s["service_code"]: s["service_name"] for s in SERVICES}
 MAX_BODY = 256 * 1024

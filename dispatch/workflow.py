@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -21,19 +22,24 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
+from dispatch.directory import ShopCard, ShopLookup
 from dispatch.lifecycle import Actor, CaseState, TransitionRefused, check_transition
 from dispatch.notify import reminder_payload, reminder_topic
 from dispatch.outbox import enqueue
 from frontage.clock import Clock
-from frontage.config import Config, RuleKind
+from frontage.config import CaseKind, CaseSource, Config, RuleKind
 
 log = logging.getLogger(__name__)
 
 S, A = CaseState, Actor
 ESCALATION_CHANNEL = "open311"
 SERVICE_NAMES = {
-    RuleKind.illegal_parking.value: "Illegal parking in a shop frontage",
-    RuleKind.out_of_store_trading.value: "Out-of-store trading in a shop frontage",
+    CaseKind.illegal_parking.value: "Illegal parking in a shop frontage",
+    CaseKind.out_of_store_trading.value: "Out-of-store trading in a shop frontage",
+    CaseKind.piled_materials.value: "Goods or materials piled in a shop frontage",
+    CaseKind.litter.value: "Litter in a shop frontage",
+    CaseKind.other.value: "A frontage problem reported by a citizen",
+    CaseKind.inspection_failed.value: "A shop's frontage duties failed an inspection",
 }
 
 
@@ -93,16 +99,78 @@ class Workflow:
         clock: Clock,
         snapshot_url: Callable[[int], str] | None = None,
         camera_dark: Callable[[str], bool] | None = None,
+        shops: ShopLookup | None = None,
     ):
         """`camera_dark(camera_id)` says a camera delivers no frames now: its cases do not escalate on stale
-        evidence; the escalation waits (noted in the ledger) until the camera shows the frontage again."""
+        evidence; the escalation waits (noted in the ledger) until the camera shows the frontage again.
+        `shops(shop_id)` finds a shop the config does not list (the district register)."""
         self.engine, self.cfg, self.clock = engine, cfg, clock
         self.camera_dark = camera_dark
+        self.shops = shops
         self._held: set[int] = set()
         base = cfg.dispatch.public_url.rstrip("/")
         self.snapshot_url = snapshot_url or (lambda case_id: f"{base}/cases/{case_id}/snapshot.jpg")
 
     # --- camera events (called inside the recorder's transaction) -------------------------------------------
+
+    def shop(self, shop_id: str) -> ShopCard:
+        """The shop's card from the config, else from the register; KeyError when neither knows it."""
+        try:
+            return ShopCard.of(self.cfg.shop(shop_id))
+        except KeyError:
+            card = self.shops(shop_id) if self.shops is not None else None
+            if card is None:
+                raise
+            return card
+
+    def deadline(self, case: CaseRow):
+        return self.cfg.deadline(case.shop_id, CaseKind(case.kind), CaseSource(case.source))
+
+    # --- cases from people (citizens, inspectors) -----------------------------------------------------------
+
+    def open_case(
+        self,
+        session: Session,
+        *,
+        shop_id: str,
+        kind: CaseKind,
+        source: CaseSource,
+        actor: Actor,
+        reason: str,
+        at: dt.datetime,
+        snapshot: str | None = None,
+        **data,
+    ) -> CaseRow:
+        """A case nobody's camera saw: a citizen's report waits `reported` for an operator; an inspector's
+        finding starts `detected`, with its reminder due like a camera case's. In the caller's transaction."""
+        state = S.reported if source is CaseSource.citizen else S.detected
+        case = CaseRow(
+            violation_key=f"{source.value}/{uuid.uuid4().hex}",
+            camera_id="",
+            shop_id=shop_id,
+            kind=kind.value,
+            source=source.value,
+            object_class="",
+            state=state.value,
+            first_seen_at=at,
+            opened_at=at,
+            dwell_s=0.0,
+            box=[],
+            snapshot=snapshot,
+            updated_at=at,
+        )
+        session.add(case)
+        session.flush()
+        session.add(
+            CaseEventRow(
+                case_id=case.id, at=at, from_state=None, to_state=state.value, actor=actor.value, reason=reason,
+                data=data,
+            )
+        )  # fmt: skip
+        if state is S.detected:
+            case.confirmed_at = at
+            case.remind_due_at = at + dt.timedelta(seconds=self.deadline(case).remind_after_s)
+        return case
 
     def case_opened(self, session: Session, case: CaseRow, at: dt.datetime) -> None:
         kind = RuleKind(case.kind)
@@ -117,7 +185,7 @@ class Workflow:
                 data={"box": case.box},
             )
         )
-        deadline = self.cfg.deadline(case.shop_id, kind)
+        deadline = self.deadline(case)
         earlier = self._repeat_of(session, case, kind)
         if earlier is None:
             case.remind_due_at = at + dt.timedelta(seconds=deadline.remind_after_s)
@@ -218,7 +286,7 @@ class Workflow:
         return 0
 
     def _remind(self, s: Session, case: CaseRow, due: dt.datetime) -> None:
-        deadline_at = due + dt.timedelta(seconds=self.cfg.deadline(case.shop_id, RuleKind(case.kind)).fix_within_s)
+        deadline_at = due + dt.timedelta(seconds=self.deadline(case).fix_within_s)
         transition(
             s,
             case,
@@ -297,7 +365,12 @@ class Workflow:
                 raise CaseNotFound(case_id)
             target = ACTION_TARGET[action]
             text = reason or action.value
-            if target is None:
+            if action is Action.confirm and case.state == S.reported.value:
+                # a citizen's report confirmed: from now on it runs like a camera case
+                transition(s, case, S.detected, actor, f"confirm: {text}" if reason else "confirmed", now, **data)
+                case.confirmed_at = now
+                case.remind_due_at = now + dt.timedelta(seconds=self.deadline(case).remind_after_s)
+            elif target is None:
                 ledger(s, case, actor, f"{action.value}: {text}" if reason else action.value, now, **data)
                 if action is Action.confirm:
                     case.confirmed_at = now
@@ -312,15 +385,14 @@ class Workflow:
     # --- message bodies ---------------------------------------------------------------------------------
 
     def _reminder(self, case: CaseRow, deadline_at: dt.datetime, channel: str) -> dict:
-        shop = self.cfg.shop(case.shop_id)
-        party = shop.responsible
+        shop = self.shop(case.shop_id)
         payload = reminder_payload(
             {"id": case.id, "kind": case.kind, "object_class": case.object_class, "opened_at": case.opened_at},
             {
                 "id": shop.id,
                 "name": shop.name,
                 "address": shop.address,
-                "responsible": {"kind": party.kind.value, "name": party.name},
+                "responsible": {"kind": shop.party_kind, "name": shop.party_name},
             },
             case.kind,
             deadline_at,
@@ -328,20 +400,22 @@ class Workflow:
         )
         payload["message"] = f"{SERVICE_NAMES[case.kind]} at {shop.name}: please clear it by {deadline_at.isoformat()}."
         if channel == "webhook":
-            payload["url"] = party.contact.webhook or self.cfg.dispatch.webhook_url
+            payload["url"] = shop.webhook or self.cfg.dispatch.webhook_url
         elif channel == "mqtt":
-            payload["topic"] = party.contact.mqtt_topic or reminder_topic(shop.id, self.cfg.dispatch.mqtt_topic_prefix)
+            payload["topic"] = shop.mqtt_topic or reminder_topic(shop.id, self.cfg.dispatch.mqtt_topic_prefix)
         return payload
 
     def _service_request(self, case: CaseRow) -> dict:
-        shop = self.cfg.shop(case.shop_id)
+        shop = self.shop(case.shop_id)
+        by = {"camera": f"seen by camera {case.camera_id}", "inspector": "found by an inspector"}
+        what = f"{case.object_class} " if case.object_class else ""
+        seen = f"{what}at {shop.name} ({shop.id}), {by.get(case.source, 'reported by a citizen')}"
         body = {
             "service_code": case.kind,
             "service_name": SERVICE_NAMES[case.kind],
             "description": (
-                f"{SERVICE_NAMES[case.kind]}: {case.object_class} at {shop.name} ({shop.id}), "
-                f"seen by camera {case.camera_id} since {case.first_seen_at.isoformat()}; "
-                f"the responsible party {shop.responsible.name} was reminded"
+                f"{SERVICE_NAMES[case.kind]}: {seen} since {case.first_seen_at.isoformat()}; "
+                f"the responsible party {shop.party_name} was reminded"
                 + (f" (case {case.linked_case_id}, a repeat offence)" if case.linked_case_id else "")
                 + " and did not clear it."
             ),

@@ -280,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--port", type=int, default=8311)
     ds.add_argument("--db", help="SQLite file for its requests (default: in memory)")
     ds.set_defaults(func=cmd_dispatch_server)
+    from frontage import cmd_credit, cmd_shops, cmd_signboards
+
+    for module in (cmd_shops, cmd_signboards, cmd_credit):
+        module.add_parser(sub)
     return p
 
 

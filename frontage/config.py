@@ -36,6 +36,40 @@ class RuleKind(StrEnum):
     out_of_store_trading = "out_of_store_trading"
 
 
+class CaseKind(StrEnum):
+    """What a case is about: the camera rules' kinds, and the problems citizens and inspectors report."""
+
+    illegal_parking = "illegal_parking"
+    out_of_store_trading = "out_of_store_trading"
+    piled_materials = "piled_materials"  # 堆物堆料
+    litter = "litter"  # 垃圾
+    other = "other"
+    inspection_failed = "inspection_failed"  # an inspector found a duty not kept
+
+
+class CaseSource(StrEnum):
+    """Who opened a case: a camera rule, a citizen's report (after an operator confirms it), an inspector."""
+
+    camera = "camera"
+    citizen = "citizen"
+    inspector = "inspector"
+
+
+class Duty(StrEnum):
+    """The three duties of 门前三包, printed on every signboard and checked by inspectors."""
+
+    sanitation = "sanitation"  # 市容环境卫生
+    order = "order"  # 秩序
+    greenery = "greenery"  # 绿化
+
+
+DUTY_LABELS: dict[Duty, tuple[str, str]] = {
+    Duty.sanitation: ("市容环境卫生", "Street cleanliness and appearance"),
+    Duty.order: ("秩序", "Order (no goods, stalls or vehicles left out)"),
+    Duty.greenery: ("绿化", "Greenery"),
+}
+
+
 class PresenceMode(StrEnum):
     anchor = "anchor"
     overlap = "overlap"
@@ -477,13 +511,14 @@ class Role(StrEnum):
     admin = "admin"
     operator = "operator"
     merchant = "merchant"
+    inspector = "inspector"  # records inspections from a shop's QR code; sees shops, not the case queue
 
 
 class ApiToken(Strict):
     """A bearer token for the API. Store its SHA-256 (`token_sha256`) rather than the token where you can."""
 
     name: str = Field(min_length=1, description="Who holds the token (shown in the ledger as the actor's name).")
-    role: Role = Field(description="admin, operator or merchant.")
+    role: Role = Field(description="admin, operator, merchant or inspector.")
     shop_id: str | None = Field(None, description="For a merchant token: the one shop whose cases it may see.")
     token: str = Field("", description="The token itself (fine for demos; prefer token_sha256).")
     token_sha256: str = Field("", description="Hex SHA-256 of the token.")
@@ -506,14 +541,98 @@ class ApiConfig(Strict):
     max_upload_bytes: int = Field(5_000_000, gt=0, description="Largest photo a merchant may upload.")
 
 
+class CreditWeights(Strict):
+    """Points each ledger fact adds to (or takes from) a party's credit score."""
+
+    confirmed_violation: float = Field(-4.0, description="Each confirmed case (camera, citizen or inspector).")
+    escalation: float = Field(-8.0, description="Each case that went to the city because it was not fixed in time.")
+    voluntary_fix: float = Field(3.0, description="Each case the party fixed before its deadline (no escalation).")
+    fix_hour: float = Field(
+        -0.25, description="Per hour from a case opening to its fix (slow fixes cost more); capped by fix_hours_cap."
+    )
+    fix_hours_cap: float = Field(48.0, ge=0, description="Hours after which a fix costs no more time points.")
+    repeat_offence: float = Field(-6.0, description="Each case linked to an earlier one as a repeat offence.")
+    inspection_passed: float = Field(2.0, description="Each inspection with every duty passed.")
+    inspection_failed: float = Field(-3.0, description="Each inspection with a duty failed.")
+    citizen_report: float = Field(-2.0, description="Each confirmed citizen report about the party's frontage.")
+
+
+class CreditConfig(Strict):
+    """The credit score: base plus the weighted ledger facts of the window; the lists follow from thresholds."""
+
+    base: float = Field(100.0, description="A party's score with nothing in its window.")
+    window_days: int = Field(365, gt=0, description="Only ledger facts this many days back count.")
+    weights: CreditWeights = Field(default_factory=CreditWeights, description="Points per fact.")
+    red_at: float = Field(
+        105.0, description="A score at or above this puts the party on the red list (红榜, commended)."
+    )
+    black_at: float = Field(80.0, description="A score at or below this puts the party on the black list (黑榜).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CreditConfig:
+        if not self.black_at < self.red_at:
+            raise ValueError(f"black_at ({self.black_at}) must be below red_at ({self.red_at})")
+        return self
+
+
+class ReportLimits(Strict):
+    """Abuse limits for citizen reports; a request over a limit is answered 429 with the reason."""
+
+    per_client: int = Field(5, gt=0, description="Reports one client (address) may send per window.")
+    per_shop: int = Field(20, gt=0, description="Reports about one shop accepted per window, from everyone.")
+    window_s: float = Field(3600.0, gt=0, description="The window both limits count in, in seconds.")
+    max_photo_bytes: int = Field(5_000_000, gt=0, description="Largest photo accepted.")
+    min_photo_side: int = Field(64, gt=0, description="Smallest width or height, in pixels, of a real photo.")
+    max_text: int = Field(1000, gt=0, description="Longest description, in characters.")
+
+
+class DistrictConfig(Strict):
+    """The district's loop around the cameras: signboards, citizen reports, inspections, credit and lists."""
+
+    hotline: str = Field("12345", description="The hotline printed on every signboard and shown on shop pages.")
+    name: str = Field("", description="The district's name, on signboards and reports.")
+    signboard_key: str = Field(
+        "",
+        description="Secret that signs the signboards' QR links (32+ characters). Empty: a key is made once and "
+        "kept in the store; `frontage signboards --rotate-key` replaces it, voiding every printed code.",
+    )
+    public_url: str = Field(
+        "",
+        description="Base URL of the public shop pages printed in QR codes (default: dispatch.public_url).",
+    )
+    report_deadline: Deadline = Field(
+        default_factory=lambda: Deadline(remind_after_s=0, fix_within_s=86400),
+        description="Deadline of a confirmed citizen report's case.",
+    )
+    inspection_deadline: Deadline = Field(
+        default_factory=lambda: Deadline(remind_after_s=0, fix_within_s=86400),
+        description="Deadline of the case a failed inspection opens.",
+    )
+    reports: ReportLimits = Field(default_factory=ReportLimits, description="Citizen report limits.")
+    credit: CreditConfig = Field(default_factory=CreditConfig, description="Credit score and red/black lists.")
+
+    @field_validator("signboard_key")
+    @classmethod
+    def _key_length(cls, v: str) -> str:
+        if v and len(v) < 32:
+            raise ValueError("signboard_key must be at least 32 characters (or empty to keep one in the store)")
+        return v
+
+
 class Config(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA timezone for active hours and reports.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Model and sampling.")
-    cameras: list[Camera] = Field(min_length=1, description="Cameras this box watches.")
+    cameras: list[Camera] = Field(
+        default_factory=list, description="Cameras this box watches (none for `frontage serve`, the district API)."
+    )
     shops: list[Shop] = Field(default_factory=list, description="Responsible units and their frontages.")
     rules: Rules = Field(default_factory=Rules, description="Violation rules.")
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig, description="Reminders and escalation.")
     api: ApiConfig = Field(default_factory=ApiConfig, description="Operator API and review page.")
+    district: DistrictConfig = Field(
+        default_factory=DistrictConfig,
+        description="The district's loop (`frontage serve`): signboards, citizen reports, inspections, credit.",
+    )
     dwell_checkpoint_s: float = Field(
         2.0,
         gt=0,
@@ -564,13 +683,17 @@ class Config(Strict):
         rule = self.rules.out_of_store_trading
         return rule.static_objects if rule.enabled and rule.static_objects.enabled else None
 
-    def deadline(self, shop_id: str, kind: RuleKind) -> Deadline:
-        """The shop's own deadline for this rule if it has one, else the rule's."""
+    def deadline(self, shop_id: str, kind: RuleKind | CaseKind, source: CaseSource = CaseSource.camera) -> Deadline:
+        """The shop's own deadline for this rule if it has one, else the rule's; a citizen's or inspector's case
+        of another kind gets the register's deadline for its source."""
+        if kind not in RuleKind.__members__:
+            district = self.district
+            return district.inspection_deadline if source is CaseSource.inspector else district.report_deadline
         try:
-            own = self.shop(shop_id).deadlines.get(kind)
+            own = self.shop(shop_id).deadlines.get(RuleKind(kind))
         except KeyError:
             own = None
-        return own or self.rules.get(kind).deadline
+        return own or self.rules.get(RuleKind(kind)).deadline
 
     def shop(self, shop_id: str) -> Shop:
         for shop in self.shops:

@@ -1,4 +1,6 @@
-"""Imports follow the data: detector -> zones -> dispatch -> api. A lower layer never imports a higher one."""
+"""Imports follow the data: detector -> zones -> dispatch -> register -> api. A lower layer never imports a higher
+one. The register (shops, signboards, reports, credit) sits beside dispatch: it reads and feeds the cases, and
+dispatch never reaches into it (the workflow takes a shop lookup instead)."""
 
 import ast
 from pathlib import Path
@@ -6,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["detector", "zones", "dispatch", "api"]
+ORDER = ["detector", "zones", "dispatch", "register", "api"]
 # The shared foundation every layer may use; it must import no layer itself.
 FOUNDATION = ["frontage.config", "frontage.clock", "frontage.coco", "frontage.threadcpu"]
 

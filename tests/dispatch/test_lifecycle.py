@@ -42,4 +42,4 @@ def test_terminal_states_have_no_way_out():
 
 def test_open311_mapping_covers_every_state():
     assert set(OPEN311_STATUS) == set(S)
-    assert {k for k, v in OPEN311_STATUS.items() if v == "open"} == {S.detected, S.reminded, S.escalated}
+    assert {k for k, v in OPEN311_STATUS.items() if v == "open"} == {S.reported, S.detected, S.reminded, S.escalated}

@@ -60,9 +60,11 @@ def all_requests(url: str) -> list[dict]:
     return resp.json()
 
 
-def test_services_are_the_rules(server):
+def test_services_are_the_case_kinds(server):
+    from frontage.config import CaseKind
+
     codes = {s["service_code"] for s in httpx.get(f"{server.url}/services.json").json()}
-    assert codes == {"illegal_parking", "out_of_store_trading"}
+    assert codes == {k.value for k in CaseKind}  # every case that can escalate has a service to go to
 
 
 def test_post_creates_exactly_one_request_and_repeats_return_it(server):

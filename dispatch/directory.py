@@ -1,0 +1,42 @@
+"""What the workflow needs to know of a shop to remind its party and escalate: a `ShopCard`.
+
+Shops come from the config (small deployments, tests) or from the district register in the store; the
+workflow takes a lookup for the latter, so dispatch never imports the register that sits beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from frontage.config import Shop
+
+
+@dataclass(frozen=True)
+class ShopCard:
+    id: str
+    name: str
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    party_kind: str = "merchant"
+    party_name: str = ""
+    webhook: str = ""
+    mqtt_topic: str = ""
+
+    @classmethod
+    def of(cls, shop: Shop) -> ShopCard:
+        party = shop.responsible
+        return cls(
+            id=shop.id,
+            name=shop.name,
+            address=shop.address,
+            lat=shop.lat,
+            lon=shop.lon,
+            party_kind=party.kind.value,
+            party_name=party.name,
+            webhook=party.contact.webhook,
+            mqtt_topic=party.contact.mqtt_topic,
+        )
+
+
+ShopLookup = Callable[[str], ShopCard | None]
