@@ -1,4 +1,5 @@
-"""The `frontage` command: replay, detect, check-config, demo, run, export, dispatch-server."""
+"""The `frontage` command: replay, detect, check-config, demo, run, serve, export, dispatch-server, and the
+district register's shops, signboards, credit and report."""
 
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ def cmd_replay(a: argparse.Namespace) -> int:
     from frontage.replay import replay
 
     cfg, weights = _config(a.config, a.weights)
+    _needs_cameras(cfg, a.config)
     out_dir = Path(a.report).parent if a.report else Path("out")
     db = a.db or f"sqlite:///{(out_dir / 'frontage.db').resolve()}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -195,11 +197,25 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
+def _needs_cameras(cfg, path: str) -> None:
+    if not cfg.cameras:
+        raise ConfigError(path, [("cameras", "no camera to watch (a config without cameras is for `frontage serve`)")])
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    from frontage.district import serve_district
+
+    cfg = load_config(a.config)
+    serve_district(cfg, db_url=a.db, snapshot_dir=Path(a.snapshots), port=a.port, duration_s=a.duration)
+    return 0
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from frontage.clock import ScaledClock
     from frontage.service import run_service
 
     cfg, weights = _config(a.config, a.weights)
+    _needs_cameras(cfg, a.config)
     clock = epoch = None
     if a.sim_start:
         epoch = a.sim_start
@@ -268,6 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--sim-anchor", type=float, help="wall time (Unix seconds) of --sim-start (default: now)")
     sim.add_argument("--sim-speed", type=_positive, default=1.0, help="street seconds per wall second")
     u.set_defaults(func=cmd_run)
+    v = sub.add_parser(
+        "serve",
+        help="serve the district API without cameras: register, signboard pages, citizen reports, inspections, credit",
+    )
+    v.add_argument("--db", required=True, help="SQLAlchemy URL of the district store (PostgreSQL or SQLite)")
+    v.add_argument("--config", default=str(REPO_ROOT / "configs" / "district.yaml"),
+                   help="YAML config: district settings and API tokens (default: configs/district.yaml)")  # fmt: skip
+    v.add_argument("--port", type=int, help="port (default: the config's api.port; 0: any free port)")
+    v.add_argument("--snapshots", default="snapshots", help="folder for report and inspection photos")
+    v.add_argument("--duration", type=_positive, help="stop after this many seconds (default: run until killed)")
+    v.set_defaults(func=cmd_serve)
     x = sub.add_parser("export", help="export .pt weights to ONNX (optionally int8) or OpenVINO for the edge box")
     x.add_argument("weights", help="a YOLO detection checkpoint (.pt)")
     x.add_argument("--format", choices=["onnx", "openvino"], default="onnx")

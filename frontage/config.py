@@ -567,6 +567,9 @@ class CreditConfig(Strict):
         105.0, description="A score at or above this puts the party on the red list (红榜, commended)."
     )
     black_at: float = Field(80.0, description="A score at or below this puts the party on the black list (黑榜).")
+    recompute_every_s: float = Field(
+        3600.0, gt=0, description="`frontage serve`: how often every party's score and list standing is recomputed."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CreditConfig:

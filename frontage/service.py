@@ -178,7 +178,7 @@ def run_service(
     stop = Stopper(threading.Event())
     stop.install()
     loop = DispatchLoop(engine, cfg, clock, workflow)  # built here: a bad sender setup fails the start, loudly
-    dispatcher = threading.Thread(target=_dispatch_forever, args=(loop, stop.event), name="dispatch", daemon=True)
+    dispatcher = threading.Thread(target=dispatch_forever, args=(loop, stop.event), name="dispatch", daemon=True)
     dispatcher.start()
     for r in readers.values():
         r.start()
@@ -336,7 +336,7 @@ class _Looker:
         return self.watch.augment(detections, t)
 
 
-def _dispatch_forever(loop: DispatchLoop, stop: threading.Event) -> None:
+def dispatch_forever(loop: DispatchLoop, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             loop.step()
