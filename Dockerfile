@@ -1,4 +1,5 @@
-# Edge-box image: runs `frontage run` against the cameras in /config/frontage.yaml.
+# Edge-box image: runs `frontage run` against the cameras in /config/frontage.yaml. The same image serves the
+# district API without cameras: `docker run IMAGE serve --db postgresql+psycopg://... --config /config/district.yaml`.
 # Weights are not baked in: mount them at /models and set FRONTAGE_WEIGHTS (see models/README.md).
 FROM python:3.11-slim
 
@@ -15,6 +16,7 @@ COPY frontage ./frontage
 COPY detector ./detector
 COPY zones ./zones
 COPY dispatch ./dispatch
+COPY register ./register
 COPY api ./api
 COPY configs ./configs
 # CPU wheels of torch keep the image small on an edge box.
