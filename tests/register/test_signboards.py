@@ -95,7 +95,8 @@ def test_guessed_and_garbage_codes_do_the_same_work(engine, monkeypatch) -> None
         "revoked": revoked,
         "guessed": id_part + ".AAAAAAAAAAAAAAAA",
         "other-shop-sig": code_for(engine, CFG, add_generation(add_shop(engine, "shop-4"), 0)).split(".")[0]
-        + "." + valid.split(".")[1],
+        + "."
+        + valid.split(".")[1],
         "missing-shop": "bm9wZQ.AAAAAAAAAAAAAAAA",
         "garbage": "../../etc/passwd",
         "empty": "",
