@@ -36,6 +36,7 @@ from api.metrics import make_registry
 from api.middleware import BodyLimit, CountRequests
 from dispatch.workflow import Workflow
 from frontage.config import Config
+from register.reports import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def create_app(
         cfg, engine, workflow, Path(snapshot_dir), Path(upload_dir), camera_status, camera_control
     )
     app.state.tokens = TokenStore(cfg.api.tokens)
+    app.state.limiter = RateLimiter(cfg.district.reports)  # citizen reports: the JSON API and the HTML form
     app.state.registry, requests = make_registry(engine, camera_status)
     app.add_exception_handler(RequestValidationError, _validation_error)
 

@@ -145,19 +145,3 @@ def _people_cases(s: Session, shop_id: str) -> list[CaseRow]:
             .order_by(CaseRow.id)
         )
     )
-
-
-def inspections_of(engine: Engine, shop_id: str, limit: int = 100, offset: int = 0) -> list[InspectionRow]:
-    """A shop's inspections, newest first (detached rows)."""
-    with Session(engine) as s:
-        rows = list(
-            s.scalars(
-                select(InspectionRow)
-                .where(InspectionRow.shop_id == shop_id)
-                .order_by(InspectionRow.at.desc(), InspectionRow.id.desc())
-                .limit(limit)
-                .offset(offset)
-            )
-        )
-        s.expunge_all()
-        return rows
