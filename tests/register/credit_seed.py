@@ -16,11 +16,14 @@ H = dt.timedelta(hours=1)
 _keys = itertools.count(1)
 
 
-def add_shop(s: Session, shop_id: str, party_id: str, street: str = "Nanjing Rd", name: str | None = None) -> None:
+def add_shop(
+    s: Session, shop_id: str, party_id: str, street: str = "Nanjing Rd", name: str | None = None,
+    party_name: str | None = None,
+) -> None:  # fmt: skip
     s.add(
         ShopRow(
             id=shop_id, name=name or f"Shop {shop_id}", address=f"{shop_id} {street}", street=street,
-            community="c1", party_id=party_id, party_name=f"Party {party_id}", contact_person="Zhang San",
+            community="c1", party_id=party_id, party_name=party_name or f"Party {party_id}", contact_person="Zhang San",
             contact_phone="13800000000", duties=["sanitation", "order", "greenery"], created_at=T0, updated_at=T0,
         )
     )  # fmt: skip
