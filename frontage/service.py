@@ -37,6 +37,7 @@ from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import Camera, Config, Fixture, RuleKind
 from frontage.watch import VIEW_EVENTS, CameraWatch
+from register.shops import register_config_shops, shop_lookup
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def run_service(
     The operator API serves on cfg.api.host and `api_port` (default cfg.api.port; 0 picks a free port; -1 off)."""
     clock = clock or SystemClock()
     engine = make_engine(db_url)
-    workflow = Workflow(engine, cfg, clock)
+    register_config_shops(engine, cfg, clock.now())  # signboards, reports and credit know the configured shops
+    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine))
     zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
     start = clock.now()
     epoch = feed_epoch or start
