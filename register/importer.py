@@ -126,13 +126,14 @@ class LedgerError(ValueError):
 
     def __init__(self, source: str, problems: list[Problem]):
         self.source, self.problems = source, problems
-        bad_rows = sum(p.line is not None for p in problems)
-        head = f"{source}: {bad_rows} bad row(s)" if bad_rows else f"{source}: cannot import"
-        super().__init__(head)
+        self.bad_rows = sum(p.line is not None for p in problems)
+        reasons = "; ".join(p.reason for p in problems)
+        super().__init__(f"{source}: {self.bad_rows} bad row(s)" if self.bad_rows else f"{source}: {reasons}")
 
     def report(self, cap: int = 50) -> str:
         """The problems, one a line, at most `cap` of them (and how many more there are)."""
-        lines = [str(self), *(f"  {p}" for p in self.problems[:cap])]
+        head = f"{self.source}: {self.bad_rows} bad row(s)" if self.bad_rows else f"{self.source}: cannot import"
+        lines = [head, *(f"  {p}" for p in self.problems[:cap])]
         if len(self.problems) > cap:
             lines.append(f"  ... and {len(self.problems) - cap} more")
         lines.append("nothing was imported")
@@ -216,7 +217,7 @@ def _columns(header: list[Any], unit: str) -> tuple[dict[int, str], list[Problem
             first[field] = name
     for field in REQUIRED:
         if field not in first:
-            names = "/".join(HEADERS[field])
+            names = ", ".join(HEADERS[field])
             problems.append(Problem(None, f"missing required column {field} (one of: {names})"))
     return cols, problems
 
