@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from api.metrics_credit import VoluntaryFixCollector
 from api.schemas import ALERT_VIEW_STATES
 from dispatch.db import CaseRow, OutboxRow
 from dispatch.lifecycle import CaseState
@@ -107,6 +108,7 @@ def make_registry(
 ) -> tuple[CollectorRegistry, Counter]:
     registry = CollectorRegistry()
     registry.register(StoreCollector(engine))
+    registry.register(VoluntaryFixCollector(engine))  # the voluntary-fix rate per street (api/metrics_credit.py)
     ProcessCollector(registry=registry)  # process CPU seconds and resident memory
     registry.register(ThreadCpuCollector())
     if camera_status is not None:

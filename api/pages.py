@@ -37,6 +37,11 @@ def review_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=HEADERS)
 
 
+@router.get("/credit")
+def credit_page() -> FileResponse:
+    return FileResponse(STATIC / "credit.html", media_type="text/html", headers=HEADERS)
+
+
 @router.get("/favicon.svg")
 def favicon() -> Response:
     return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})

@@ -22,7 +22,7 @@ from register.db import ShopRow
 
 S = CaseState
 SETTLED = frozenset({S.resolved.value, S.escalated.value, S.closed.value})  # a confirmed case's outcome is known
-UNREGISTERED = "unregistered"  # the street label of cases whose shop is not on the register
+UNREGISTERED = "unregistered"  # the street label of cases whose shop is not on the register (or has no street)
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def street_tallies(session: Session) -> dict[str, StreetTally]:
     )
     out: dict[str, StreetTally] = {}
     for street, state, n in rows:
-        tally = out.setdefault(UNREGISTERED if street is None else street, StreetTally())
+        tally = out.setdefault(street or UNREGISTERED, StreetTally())
         tally.confirmed += n
         if state in SETTLED:
             tally.settled += n
