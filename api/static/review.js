@@ -54,7 +54,12 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "—";
 }
 
-const KIND = { illegal_parking: "Illegal parking", out_of_store_trading: "Out-of-store trading" };
+const KIND = {
+  illegal_parking: "Illegal parking", out_of_store_trading: "Out-of-store trading",
+  piled_materials: "Piled materials 堆物堆料", litter: "Litter 垃圾", other: "Other 其他",
+  inspection_failed: "Inspection failed",
+};
+const SOURCE = { camera: "camera", citizen: "citizen report", inspector: "inspector" };
 
 function cell(row, text, cls) {
   const td = row.insertCell();
@@ -82,6 +87,7 @@ async function loadQueue() {
     if (c.snapshot_url) snapshot(c.snapshot_url).then((url) => { img.src = url; }).catch(() => { img.alt = "no snapshot"; });
     cell(row, `#${c.id}`);
     cell(row, KIND[c.kind] || c.kind);
+    cell(row, SOURCE[c.source] || c.source, `source ${c.source}`);
     cell(row, c.shop_name || c.shop_id);
     cell(row, c.object_class);
     cell(row, c.state, `state ${c.state}`);
@@ -105,8 +111,9 @@ async function showCase(id) {
   const facts = $("facts");
   facts.replaceChildren();
   const shown = [
-    ["Shop", `${c.shop_name || "?"} (${c.shop_id})`], ["Camera", c.camera_id], ["Object", c.object_class],
-    ["Opened", when(c.opened_at)], ["Dwell", `${Math.round(c.dwell_s)} s`], ["Open311", c.open311_status],
+    ["Shop", `${c.shop_name || "?"} (${c.shop_id})`], ["Source", SOURCE[c.source] || c.source],
+    ["Camera", c.camera_id || "—"], ["Object", c.object_class || "—"], ["Opened", when(c.opened_at)],
+    ["Dwell", c.source === "camera" ? `${Math.round(c.dwell_s)} s` : "—"], ["Open311", c.open311_status],
     ["Confirmed", when(c.confirmed_at)], ["Linked case", c.linked_case_id ? `#${c.linked_case_id}` : "—"],
   ];
   for (const [k, v] of shown) {
@@ -118,9 +125,12 @@ async function showCase(id) {
   }
   const open = c.open311_status === "open";
   $("confirm").disabled = !open;
+  // a citizen's report waits in `reported` until an operator confirms it (the reminder clock starts) or dismisses it
+  $("confirm").textContent = c.state === "reported" ? "Confirm report" : "Confirm";
+  $("confirm").title = c.state === "reported" ? "The report is true: remind the responsible party now" : "";
   $("dismiss").disabled = !open || c.state === "escalated";
   $("belongs").hidden = !isStaff();
-  $("belongs").disabled = !BELONGS_STATES.has(c.state);
+  $("belongs").disabled = !BELONGS_STATES.has(c.state) || c.source !== "camera";
   const ledger = $("ledger").tBodies[0];
   ledger.replaceChildren();
   for (const e of c.ledger) {

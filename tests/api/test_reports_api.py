@@ -19,13 +19,19 @@ from frontage.config import parse_config
 from register.db import ShopRow
 from register.signboards import code_for, revoke
 from tests.api.conftest import CONFIG, SEEDED_AT, headers
+from tests.api.test_review_page import browser_page  # noqa: F401 (a fixture)
 
 INSPECTOR = "inspector-token-0123456789abcdef"
+_TOKENS = CONFIG["api"]["tokens"]
+_INSPECTORS = (
+    []
+    if any(t["role"] == "inspector" for t in _TOKENS)
+    else [{"name": "zhou", "role": "inspector", "token": INSPECTOR}]
+)
 CFG = parse_config(
     {
         **CONFIG,
-        "api": {**CONFIG["api"], "tokens": [*CONFIG["api"]["tokens"],
-                                             {"name": "zhou", "role": "inspector", "token": INSPECTOR}]},
+        "api": {**CONFIG["api"], "tokens": [*_TOKENS, *_INSPECTORS]},
         "district": {"reports": {"per_client": 3, "per_shop": 4, "window_s": 600, "max_photo_bytes": 150_000}},
     }
 )  # fmt: skip
@@ -54,9 +60,10 @@ PHOTO = gps_jpeg()
 def app(world):
     with Session(world.engine, expire_on_commit=False) as s, s.begin():
         for shop_id, name in (("shop-a", "Noodle House"), ("shop-b", "Tea Shop")):
-            s.add(ShopRow(id=shop_id, name=name, party_id=f"p-{shop_id}", party_name="x", contact_phone="138",
-                          duties=["order"], created_at=SEEDED_AT, updated_at=SEEDED_AT))  # fmt: skip
-    return create_app(CFG, world.engine, world.workflow, snapshot_dir=world.root / "snaps",
+            if s.get(ShopRow, shop_id) is None:  # the seeded world may already hold them
+                s.add(ShopRow(id=shop_id, name=name, party_id=f"p-{shop_id}", party_name="x", contact_phone="138",
+                              duties=["order"], created_at=SEEDED_AT, updated_at=SEEDED_AT))  # fmt: skip
+    return create_app(CFG, world.engine, world.workflow, snapshot_dir=world.snapshot_dir,
                       upload_dir=world.upload_dir)  # fmt: skip
 
 
@@ -82,7 +89,8 @@ def test_a_citizen_report_reaches_the_operator_queue_and_its_status_page(world, 
     body = res.json()
     assert CODE.match(body["tracking_code"]) and body["status_url"] == f"/r/{body['tracking_code']}"
     assert body["duplicate"] is False and set(body) == {"tracking_code", "status_url", "duplicate"}
-    queue = http.get("/cases", params={"source": "citizen"}, headers=auth("operator")).json()["items"]
+    mine = {"source": "citizen", "shop_id": "shop-a"}
+    queue = http.get("/cases", params=mine, headers=auth("operator")).json()["items"]
     (case,) = queue
     assert (case["state"], case["shop_id"], case["kind"], case["shop_name"]) == ("reported", "shop-a", "litter",
                                                                                  "Noodle House")  # fmt: skip
@@ -97,7 +105,7 @@ def test_a_citizen_report_reaches_the_operator_queue_and_its_status_page(world, 
     # the operator confirms it: from now on a camera case's lifecycle
     ok = http.post(f"/cases/{case['id']}/actions", json={"action": "confirm"}, headers=auth("operator"))
     assert ok.status_code == 200 and ok.json()["state"] == "detected"
-    listed = http.get("/reports", headers=auth("operator")).json()["items"][0]
+    listed = http.get("/reports", params={"shop_id": "shop-a"}, headers=auth("operator")).json()["items"][0]
     assert listed["description"] == XSS and listed["contact"] == "wx: li_wei"  # verbatim; pages escape it
     assert listed["case_state"] == "detected" and listed["case_id"] == case["id"]
     photo = http.get(listed["photo_url"], headers=auth("admin"))
@@ -112,17 +120,24 @@ def test_a_second_report_of_the_same_problem_is_linked(world, http):
     items = http.get("/reports", params={"shop_id": "shop-a"}, headers=auth("admin")).json()["items"]
     assert [i["tracking_code"] for i in items] == [second["tracking_code"], first["tracking_code"]]  # newest first
     assert items[0]["case_id"] == items[1]["case_id"]
-    assert http.get("/cases", params={"source": "citizen"}, headers=auth("operator")).json()["total"] == 1
-    assert http.get("/reports", params={"shop_id": "shop-b"}, headers=auth("admin")).json()["total"] == 0
+    mine = {"source": "citizen", "shop_id": "shop-a"}
+    assert http.get("/cases", params=mine, headers=auth("operator")).json()["total"] == 1
+    others = http.get("/reports", params={"shop_id": "shop-b"}, headers=auth("admin")).json()["items"]
+    assert not {first["tracking_code"], second["tracking_code"]} & {i["tracking_code"] for i in others}
+
+
+def reports_total(http) -> int:
+    return http.get("/reports", headers=auth("admin")).json()["total"]
 
 
 def test_any_bad_signboard_code_is_the_same_404(world, http):
+    before = reports_total(http)
     code = code_of(world, "shop-b")
     revoke(world.engine, "shop-b", "ada", SEEDED_AT)
     answers = [report(http, c) for c in (code, "guess", code_of(world, "shop-a")[:-2] + "AA", "x" * 500)]
     assert [a.status_code for a in answers] == [404] * 4
     assert len({a.json()["detail"] for a in answers}) == 1 and "not valid" in answers[0].json()["detail"]
-    assert http.get("/cases", params={"source": "citizen"}, headers=auth("operator")).json()["total"] == 0
+    assert reports_total(http) == before
 
 
 def test_too_many_reports_answer_429_with_a_reason_and_retry_after(world, http):
@@ -147,9 +162,10 @@ def test_too_many_reports_answer_429_with_a_reason_and_retry_after(world, http):
     ids=["big", "gif", "broken", "blank"],
 )
 def test_bad_photos_get_their_status_and_reason(world, http, photo, status, why):
+    before = reports_total(http)
     res = report(http, code_of(world), photo=photo)
     assert res.status_code == status and why in res.json()["detail"]
-    assert http.get("/reports", headers=auth("admin")).json()["total"] == 0
+    assert reports_total(http) == before
 
 
 def test_bad_fields_are_422(world, http):
@@ -165,7 +181,7 @@ def test_bad_fields_are_422(world, http):
                                              ("inspector", 403), (None, 401), ("bad", 401)])  # fmt: skip
 def test_who_may_list_reports(http, who, status):
     assert http.get("/reports", headers=auth(who)).status_code == status
-    assert http.get("/reports/1/photo.jpg", headers=auth(who)).status_code == (404 if status == 200 else status)
+    assert http.get("/reports/999999/photo.jpg", headers=auth(who)).status_code == (404 if status == 200 else status)
 
 
 def test_an_inspector_fail_opens_a_case_and_a_pass_resolves_it(world, http):
@@ -209,4 +225,41 @@ def test_bad_inspections_are_refused_with_a_reason(http):
     gif = http.post("/shops/shop-a/inspections", headers=insp, data={"order": "fail"},
                     files={"photo": ("x.gif", b"GIF89a\x01\x00", "image/gif")})  # fmt: skip
     assert gif.status_code == 415 and http.get("/shops/shop-a/inspections", headers=insp).json()["total"] == 0
-    assert http.get("/inspections/1/photo.jpg", headers=insp).status_code == 404
+    assert http.get("/inspections/999999/photo.jpg", headers=insp).status_code == 404
+
+
+def test_the_review_page_shows_a_citizen_report_and_confirms_it(world, app, serve, browser_page):  # noqa: F811
+    """In Chromium: the report waits in the queue as `reported` from a citizen; its text shows as text, and
+    Confirm report starts the reminder clock."""
+    from playwright.sync_api import expect
+
+    page, problems = browser_page
+    with TestClient(app) as http:
+        tracking = report(http, code_of(world), category="piled_materials", description=XSS).json()["tracking_code"]
+    server = serve(app)
+    page.goto(f"{server.url}/")
+    page.fill("#token", headers("operator")["Authorization"].removeprefix("Bearer "))
+    page.click("#login-form button[type=submit]")
+    row = page.locator("#queue tbody tr", has_text="citizen report").filter(has_text="Noodle House")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Piled materials 堆物堆料")
+    expect(row).to_contain_text("reported")
+    row.click()
+    expect(page.locator("#facts")).to_contain_text("citizen report")
+    expect(page.locator("#confirm")).to_have_text("Confirm report")
+    expect(page.locator("#belongs")).to_be_disabled()
+    expect(page.locator("#ledger")).to_contain_text(XSS)  # shown as text
+    assert page.evaluate("document.querySelectorAll('#ledger img, #ledger script').length") == 0
+    assert page.title() == "frontage · review"
+    page.click("#confirm")
+    expect(page.locator("#detail-title")).to_contain_text("detected")
+    case_id = int(row.get_attribute("data-case-id"))
+    assert world.case(case_id).state == "detected" and world.case(case_id).remind_due_at is not None
+    assert report_status_state(world, tracking) == "detected"
+    assert problems == []
+
+
+def report_status_state(world, tracking: str) -> str:
+    from register.reports import report_status
+
+    return report_status(world.engine, tracking)["state"]
