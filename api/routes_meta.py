@@ -1,70 +1,26 @@
-"""Shops, cameras, health and metrics: what operators (and Prometheus) need around the cases."""
+"""Who am I, cameras, health and metrics: what operators (and Prometheus) need around the cases."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from api.auth import CurrentPrincipal, Staff
-from api.context import AppContext, Ctx
-from api.schemas import CameraOut, HealthOut, MeOut, ResponsibleOut, ShopOut, errors
-from dispatch.db import CaseRow
-from dispatch.lifecycle import OPEN311_STATUS
-from frontage.config import Shop
+from api.context import Ctx
+from api.schemas import CameraOut, HealthOut, MeOut, errors
 
 router = APIRouter()
-OPEN_STATES = [s.value for s, status in OPEN311_STATUS.items() if status == "open"]
-
-
-def _open_counts(ctx: AppContext) -> dict[str, int]:
-    with Session(ctx.engine) as s:
-        rows = s.execute(
-            select(CaseRow.shop_id, func.count()).where(CaseRow.state.in_(OPEN_STATES)).group_by(CaseRow.shop_id)
-        )
-        return {shop_id: n for shop_id, n in rows}
-
-
-def _shop(shop: Shop, open_cases: int) -> ShopOut:
-    return ShopOut(
-        id=shop.id,
-        name=shop.name,
-        address=shop.address,
-        lat=shop.lat,
-        lon=shop.lon,
-        responsible=ResponsibleOut(kind=shop.responsible.kind, name=shop.responsible.name),
-        camera_ids=sorted({f.camera_id for f in shop.frontages}),
-        open_cases=open_cases,
-    )
 
 
 @router.get("/me", response_model=MeOut, responses=errors(401), tags=["meta"], summary="Who this token is")
 def me(who: CurrentPrincipal) -> MeOut:
     return MeOut(name=who.name, role=who.role, shop_id=who.shop_id)
-
-
-@router.get("/shops", response_model=list[ShopOut], responses=errors(401), tags=["shops"], summary="Shops")
-def list_shops(ctx: Ctx, who: CurrentPrincipal) -> list[ShopOut]:
-    counts = _open_counts(ctx)
-    return [_shop(s, counts.get(s.id, 0)) for s in ctx.cfg.shops if who.sees_shop(s.id)]
-
-
-@router.get("/shops/{shop_id}", response_model=ShopOut, responses=errors(401, 404), tags=["shops"], summary="A shop")
-def get_shop(shop_id: Annotated[str, Path(max_length=100)], ctx: Ctx, who: CurrentPrincipal) -> ShopOut:
-    try:
-        shop = ctx.cfg.shop(shop_id)
-    except KeyError:
-        shop = None
-    if shop is None or not who.sees_shop(shop.id):
-        raise HTTPException(404, f"no shop {shop_id!r}")
-    return _shop(shop, _open_counts(ctx).get(shop.id, 0))
 
 
 @router.get(

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dispatch.lifecycle import CaseState
-from frontage.config import CaseKind, CaseSource, ResponsibleKind, Role
+from frontage.config import CaseKind, CaseSource, Role
 
 MAX_REASON = 2000
 
@@ -99,22 +99,6 @@ class DismissIn(_ActionBase):
 
 
 ActionIn = Annotated[NoteOrMoveIn | DismissIn, Field(discriminator="action")]
-
-
-class ResponsibleOut(BaseModel):
-    kind: ResponsibleKind
-    name: str
-
-
-class ShopOut(BaseModel):
-    id: str
-    name: str
-    address: str
-    lat: float | None
-    lon: float | None
-    responsible: ResponsibleOut
-    camera_ids: list[str] = Field(description="Cameras that watch this shop's frontages.")
-    open_cases: int = Field(description="Cases of this shop that are open in Open311 terms.")
 
 
 ALERT_VIEW_STATES = frozenset({"moved", "tampered"})  # the view no longer shows what the rules were drawn on

@@ -371,6 +371,15 @@ def register_config_shops(engine: Engine, cfg: Config, now: dt.datetime) -> Coun
         return upsert(s, records, "config", now, action="config", only=CONFIG_FIELDS)
 
 
+def ensure_registered(engine: Engine, shop: Shop, now: dt.datetime) -> bool:
+    """Put one configured shop on the register if it is not there yet (before an edit); True when it was added."""
+    with Session(engine) as s, s.begin():
+        if s.get(ShopRow, shop.id) is not None:
+            return False
+        upsert(s, [config_record(shop)], "config", now, action="config", only=CONFIG_FIELDS)
+        return True
+
+
 def party_of(session: Session, shop_id: str) -> str:
     """The shop's responsible party on the register; the shop id when the shop is not on it."""
     return session.scalar(select(ShopRow.party_id).where(ShopRow.id == shop_id)) or shop_id

@@ -75,7 +75,7 @@ def test_merchant_lists_only_its_own_shop(world, client, auth):
     assert {c["shop_id"] for c in own["items"]} == {"shop-a"} and own["total"] == 4
     probing = get(client, auth, "/cases", "merchant-own", shop_id="shop-b")
     assert probing == {"items": [], "total": 0, "limit": 50, "offset": 0}
-    assert [s["id"] for s in get(client, auth, "/shops", "merchant-own")] == ["shop-a"]
+    assert [s["id"] for s in get(client, auth, "/shops", "merchant-own")["items"]] == ["shop-a"]
 
 
 def test_detail_has_the_ledger_and_open311_fields(world, client, auth):

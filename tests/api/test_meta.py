@@ -12,7 +12,7 @@ from api.app import create_app
 
 def test_shops_with_open_case_counts(world, auth):
     with TestClient(world.app()) as c:
-        shops = c.get("/shops", headers=auth("operator")).json()
+        shops = c.get("/shops", headers=auth("operator")).json()["items"]
         assert [(s["id"], s["open_cases"], s["camera_ids"]) for s in shops] == [
             ("shop-a", 2, ["cam1"]),
             ("shop-b", 3, ["cam2"]),
