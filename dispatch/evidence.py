@@ -49,3 +49,42 @@ def write_jpeg(path: Path, image: np.ndarray, quality: int = 85) -> Path:
     tmp.write_bytes(buf.tobytes())
     tmp.replace(path)
     return path
+
+
+def blur_boxes(image: np.ndarray, boxes: Sequence[tuple[float, float, float, float]], margin: float = 0.15) -> None:
+    """Make people unrecognisable in place: each box, grown by `margin` of its size, is pixelated to about
+    eight blocks across and then smoothed, so neither a face nor clothing's detail survives."""
+    h, w = image.shape[:2]
+    for x1, y1, x2, y2 in boxes:
+        mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+        a, b = max(0, int(x1 - mx)), max(0, int(y1 - my))
+        c, d = min(w, int(np.ceil(x2 + mx))), min(h, int(np.ceil(y2 + my)))
+        if c - a < 2 or d - b < 2:
+            continue
+        region = image[b:d, a:c]
+        small = cv2.resize(region, (max(1, (c - a) // 16), max(1, (d - b) // 16)), interpolation=cv2.INTER_AREA)
+        coarse = cv2.resize(small, (c - a, d - b), interpolation=cv2.INTER_LINEAR)
+        k = max(3, ((min(c - a, d - b) // 6) | 1))
+        image[b:d, a:c] = cv2.GaussianBlur(coarse, (k, k), 0)
+
+
+def public_view(
+    image: np.ndarray,
+    person_boxes: Sequence[tuple[float, float, float, float]],
+    polygons: Sequence[Sequence[tuple[float, float]]],
+    quality: int = 80,
+) -> bytes:
+    """A frame fit for a public page, as JPEG bytes: people blurred, the frontage polygons drawn. The caller's
+    frame is never changed."""
+    out = image.copy()
+    blur_boxes(out, person_boxes)
+    if polygons:
+        pts = [np.array(p, dtype=np.int32).reshape(-1, 1, 2) for p in polygons]
+        overlay = out.copy()
+        cv2.fillPoly(overlay, pts, YELLOW)
+        cv2.addWeighted(overlay, 0.18, out, 0.82, 0, dst=out)
+        cv2.polylines(out, pts, isClosed=True, color=YELLOW, thickness=2, lineType=cv2.LINE_AA)
+    ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buf.tobytes()
