@@ -36,6 +36,7 @@ from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import Camera, Config, Fixture, RuleKind
+from frontage.public_views import PublicViews, people_finder
 from frontage.watch import VIEW_EVENTS, CameraWatch
 from register.shops import register_config_shops, shop_lookup
 from zones.engine import ZoneEngine
@@ -132,6 +133,7 @@ def run_service(
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
+    views = PublicViews(snapshot_dir / "views", people_finder(detector, cfg.rule_classes())) if detector else None
     for cam in video:
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
 
@@ -198,6 +200,8 @@ def run_service(
         if watches[cam_id].suspended:  # the view is not the one the frontages were drawn on: nothing counts
             evidence, dets = Evidence.unknown, []
         record(FrameDetections(cam_id, t, dets, image, evidence=evidence), when, image)
+        if views is not None:  # the shop pages' picture, people blurred: once per 300 s per camera
+            views.offer(cam_id, image, dets, evidence, when.timestamp())
         if zones.awaiting_look(cam_id):  # a case is due: it opens on the next frame the model sees
             scheduler.request_look(cam_id)
 

@@ -286,6 +286,38 @@ def test_public_view_blurs_the_people_the_model_finds(weights) -> None:
     assert diff[~mask].mean() < 4.0
 
 
+@pytest.mark.model
+def test_camera_process_writes_a_blurred_view_every_five_minutes(weights, tmp_path) -> None:
+    from detector.types import Detection, Evidence
+    from detector.yolo import YoloDetector
+    from frontage.assets import shared_dir
+    from frontage.config import DetectorConfig
+    from frontage.public_views import PublicViews, people_finder
+
+    image = cv2.imread(str(shared_dir() / "media" / "muenster-webcam" / "pedestrians-bikes-shopfronts.jpg"))
+    rules_see = YoloDetector(DetectorConfig(), weights, {"car", "bicycle"})  # rules that do not watch people
+    find = people_finder(rules_see, {"car", "bicycle"})
+    assert find is not None and people_finder(rules_see, {"person", "car"}) is None
+    assert rules_see._keep == {"car", "bicycle"}  # the copy asks for people; the rules' detector is unchanged
+    people = find(image)
+    assert len(people) >= 2
+    views = PublicViews(tmp_path / "views", find)
+    assert not views.offer("cam1", image, [], Evidence.unchanged, 0.0)  # only frames the model saw
+    assert views.offer("cam1", image, [], Evidence.seen, 10.0)
+    written = tmp_path / "views" / "cam1.jpg"
+    out = cv2.imread(str(written))
+    x1, y1, x2, y2 = (int(v) for v in max(people, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
+    assert high_freq(out[y1:y2, x1:x2]) < 0.35 * high_freq(image[y1:y2, x1:x2])
+    before = written.stat().st_mtime_ns
+    assert not views.offer("cam1", image, [], Evidence.seen, 10.0 + 299)  # once per 300 s per camera
+    assert views.offer("cam1", image, [], Evidence.seen, 10.0 + 300) and written.stat().st_mtime_ns >= before
+    # where the rules watch people, the frame's own detections say where they are: no extra model call
+    own = PublicViews(tmp_path / "own", None)
+    assert own.offer("cam2", image, [Detection("person", 0.9, (x1, y1, x2, y2))], Evidence.seen, 0.0)
+    mine = cv2.imread(str(tmp_path / "own" / "cam2.jpg"))
+    assert high_freq(mine[y1:y2, x1:x2]) < 0.35 * high_freq(image[y1:y2, x1:x2])
+
+
 def test_blur_leaves_the_callers_frame_alone() -> None:
     frame = np.random.default_rng(1).integers(0, 255, (100, 100, 3), dtype=np.uint8)
     copy = frame.copy()
