@@ -32,13 +32,15 @@ from api.schemas_credit import (
 from register.credit import standing as standing_of
 from register.db import CreditScoreRow, PartyEventRow, ShopRow
 from register.lists import explain, lists, party_shops, recompute
-from register.monthly import build_report, month_bounds, report_csv, report_pdf
+from register.monthly import MONTH_PATTERN, build_report, month_bounds, report_csv, report_pdf
 from register.stats import case_stats
 
 router = APIRouter(tags=["credit"])
 
-Street = Annotated[str | None, Query(min_length=1, max_length=100, description="Only this street (街道).")]
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+ONE_LINE = r"^[^\x00-\x1f\x7f]+$"  # no control characters (PostgreSQL refuses NUL in text)
+Street = Annotated[
+    str | None, Query(min_length=1, max_length=100, pattern=ONE_LINE, description="Only this street (街道).")
+]
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, in the config's timezone.")]
 
 
@@ -53,8 +55,9 @@ def list_parties(
     who: Staff,
     standing: Annotated[Standing | None, Query(description="Only parties with this standing.")] = None,
     street: Street = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Text in the party's id or name, "
-                                   "or in one of its shops' names (any case).")] = None,  # fmt: skip
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=ONE_LINE,
+                                   description="Text in the party's id or name, or in one of its shops' names "
+                                   "(any case).")] = None,  # fmt: skip
     order: Annotated[Literal["worst", "best"], Query(description="Lowest scores first, or highest.")] = "worst",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
@@ -97,7 +100,7 @@ def list_parties(
 @router.get("/credit/parties/{party_id}", response_model=PartyDetail, responses=errors(401, 403, 404),
             summary="One party's score now, each contribution with its case and date, and its list events")  # fmt: skip
 def get_party(
-    party_id: Annotated[str, PathParam(min_length=1, max_length=100)], ctx: Ctx, who: Staff
+    party_id: Annotated[str, PathParam(min_length=1, max_length=100, pattern=ONE_LINE)], ctx: Ctx, who: Staff
 ) -> PartyDetail:
     credit = ctx.cfg.district.credit
     sc = explain(ctx.engine, ctx.cfg, party_id, ctx.workflow.clock.now())
@@ -167,11 +170,9 @@ def get_stats(
     = None,
     to: Annotated[IsoDateTime | None, Query(description="Opened before (ISO 8601 with offset).")] = None,
     street: Street = None,
-    shop_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    shop_id: Annotated[str | None, Query(min_length=1, max_length=100, pattern=ONE_LINE)] = None,
 ) -> StatsOut:
-    start, end = _utc(from_, "from"), _utc(to, "to")
-    if start is not None and end is not None and end < start:
-        raise invalid(("query", "to"), "`to` is before `from`", to.isoformat() if to else None)
+    start, end = _utc(from_, "from"), _utc(to, "to")  # `to` before `from` is an empty period, like GET /cases
     with Session(ctx.engine) as s:
         st = case_stats(s, start, end, street=street, shop_id=shop_id)
     return StatsOut(from_=start, to=end, street=street, shop_id=shop_id, **st.__dict__)

@@ -45,13 +45,15 @@ SUMMARY_LABELS: dict[str, tuple[str, str]] = {
     "voluntary_fix_rate": ("自觉整改率", "Voluntary-fix rate"),
     "median_time_to_fix_h": ("整改用时中位数(小时)", "Median time to fix (hours)"),
 }
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# YYYY-MM from 1970-01 to 9998-12 (a month's end must still be a datetime, in any timezone)
+MONTH_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])$"
+MONTH = re.compile(MONTH_PATTERN)
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of a YYYY-MM month in UTC, from local midnights in `tz`; ValueError for anything else."""
     m = MONTH.match(month)
-    if m is None or not 1970 <= int(m.group(1)) <= 9998:
+    if m is None:
         raise ValueError(f"month must be YYYY-MM (1970-01 to 9998-12), got {month!r}")
     year, mon = int(m.group(1)), int(m.group(2))
     start = dt.datetime(year, mon, 1, tzinfo=tz)

@@ -141,6 +141,7 @@ def test_party_explained_with_cases_and_events(client):
     r = client.get("/credit/parties/nobody", headers=auth("operator"))
     assert (r.status_code, r.json()) == (404, {"detail": "no party nobody"})
     assert client.get("/credit/parties/" + "x" * 101, headers=auth("operator")).status_code == 422
+    assert client.get("/credit/parties/p%001", headers=auth("operator")).status_code == 422  # NUL: PostgreSQL refuses
 
 
 def test_recompute_writes_list_changes(client, tmp_path):
@@ -251,8 +252,9 @@ def test_stats_known_rate(db_client):
     empty = stats("from=2027-01-01T00:00:00Z")
     assert (empty["confirmed"], empty["voluntary_fix_rate"], empty["median_time_to_fix_s"]) == (0, None, None)
 
-    for bad in ("from=2026-11-01", "from=yesterday", "to=0.5", "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
-                "shop_id=", "street=" + "x" * 101):  # fmt: skip
+    backwards = stats("from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z")  # an empty period, not an error
+    assert (backwards["opened"], backwards["voluntary_fix_rate"]) == (0, None)
+    for bad in ("from=2026-11-01", "from=yesterday", "to=0.5", "shop_id=", "shop_id=s%001", "street=" + "x" * 101):
         assert db_client.get(f"/stats?{bad}", headers=auth("operator")).status_code == 422, bad
 
 

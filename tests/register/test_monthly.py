@@ -50,7 +50,7 @@ def test_month_bounds_follow_the_timezone():
     assert month_bounds("2026-12", ZoneInfo("UTC")) == (
         dt.datetime(2026, 12, 1, tzinfo=dt.UTC), dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     )
-    for bad in ("2026-13", "2026-1", "26-11", "2026-11-01", "", "9999-12", "abcd-ef"):
+    for bad in ("2026-13", "2026-1", "26-11", "2026-11-01", "", "9999-12", "1969-12", "0001-01", "abcd-ef"):
         with pytest.raises(ValueError, match="YYYY-MM"):
             month_bounds(bad, SHANGHAI)
 
