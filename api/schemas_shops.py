@@ -1,5 +1,6 @@
-"""Bodies of the shop register's routes (/shops). The patch body's patterns say what register.shops.ShopRecord
-checks, so a body the schema allows is one the register accepts."""
+"""Bodies of the shop register's routes (/shops). The patch body's patterns say in the schema what
+register.shops.ShopRecord checks (which gives the reasons in a 422), so a body the schema allows is one the
+register accepts, and one it refuses is refused."""
 
 from __future__ import annotations
 
@@ -67,19 +68,32 @@ class ShopPatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(None, min_length=1, max_length=200, pattern=NONBLANK, description="Shop name (店名).")
-    address: str = Field(None, max_length=300, pattern=TEXT, description="Street address (地址).")
-    street: str = Field(None, max_length=100, pattern=TEXT, description="Sub-district (街道).")
-    community: str = Field(None, max_length=100, pattern=TEXT, description="Community (社区).")
+    name: str = Field(
+        None, min_length=1, max_length=200, json_schema_extra={"pattern": NONBLANK}, description="Shop name (店名)."
+    )
+    address: str = Field(
+        None, max_length=300, json_schema_extra={"pattern": TEXT}, description="Street address (地址)."
+    )
+    street: str = Field(None, max_length=100, json_schema_extra={"pattern": TEXT}, description="Sub-district (街道).")
+    community: str = Field(None, max_length=100, json_schema_extra={"pattern": TEXT}, description="Community (社区).")
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude (WGS 84); null clears it.")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude (WGS 84); null clears it.")
     party_id: str = Field(
-        None, max_length=100, pattern=PARTY_ID, description="Responsible party id; empty: the shop itself."
+        None,
+        max_length=100,
+        json_schema_extra={"pattern": PARTY_ID},
+        description="Responsible party id; empty: the shop itself.",
     )
-    party_name: str = Field(None, max_length=200, pattern=TEXT, description="Party name; empty: the shop name.")
+    party_name: str = Field(
+        None, max_length=200, json_schema_extra={"pattern": TEXT}, description="Party name; empty: the shop name."
+    )
     party_kind: ResponsibleKind = Field(None, description="What kind of party answers for the shop.")
-    contact_person: str = Field(None, max_length=100, pattern=TEXT, description="The person responsible (责任人).")
-    contact_phone: str = Field(None, max_length=40, pattern=PHONE, description="Digits, spaces, + and -.")
+    contact_person: str = Field(
+        None, max_length=100, json_schema_extra={"pattern": TEXT}, description="The person responsible (责任人)."
+    )
+    contact_phone: str = Field(
+        None, max_length=40, json_schema_extra={"pattern": PHONE}, description="Digits, spaces, + and -."
+    )
     duties: list[Duty] = Field(None, min_length=1, description="The duties of 门前三包 the party keeps.")
 
     def changes(self) -> dict[str, Any]:

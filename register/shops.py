@@ -63,23 +63,26 @@ class ShopRecord(BaseModel):
         description="The duties of 门前三包 the party keeps (sanitation, order, greenery); default all three.",
     )
 
-    @field_validator("id", "party_id")
+    @field_validator("id", "party_id", mode="before")
     @classmethod
-    def _id_chars(cls, v: str) -> str:
-        if _CONTROL.search(v) or "/" in v:
+    def _id_chars(cls, v: Any) -> Any:
+        if isinstance(v, str) and (_CONTROL.search(v) or "/" in v):
             raise ValueError("must not contain '/' or control characters")
         return v
 
-    @field_validator("name", "address", "street", "community", "party_name", "contact_person")
+    @field_validator("name", "address", "street", "community", "party_name", "contact_person", mode="before")
     @classmethod
-    def _no_control(cls, v: str) -> str:
-        if _CONTROL.search(v):
+    def _no_control(cls, v: Any) -> Any:
+        if isinstance(v, str) and _CONTROL.search(v):
             raise ValueError("must not contain control characters (line breaks, tabs)")
         return v
 
-    @field_validator("contact_phone")
+    @field_validator("contact_phone", mode="before")
     @classmethod
-    def _phone(cls, v: str) -> str:
+    def _phone(cls, v: Any) -> Any:
+        """Checked as given (before spaces are trimmed): a tab or a line break is not part of a number."""
+        if not isinstance(v, str):
+            return v
         if not _PHONE.match(v):
             raise ValueError("a phone number holds only digits, spaces, + and -")
         if v and not 3 <= sum(c.isdigit() for c in v) <= 20:
@@ -282,6 +285,7 @@ def search(
 ) -> tuple[int, list[ShopRecord]]:
     """Shops whose id, name, address or party name contains `q` (any case), in a street and community, by id.
     `only_ids` narrows to those shops (a merchant's own). Returns (total matching, the page)."""
+    q, street, community = (v.replace("\x00", "") for v in (q, street, community))  # PostgreSQL refuses NUL
     cond = []
     if q.strip():
         pattern = f"%{_escape_like(q.strip().lower())}%"

@@ -228,6 +228,7 @@ function signOut(message) {
   blobs.clear();
   current = null;
   $("review").hidden = true;
+  if (typeof shopsSignOut === "function") shopsSignOut(); // the Shops tab (shops.js)
   $("detail").hidden = true;
   $("session").hidden = true;
   $("login").hidden = false;
@@ -238,6 +239,7 @@ function signOut(message) {
 async function start() {
   $("login").hidden = true;
   $("review").hidden = false;
+  if (typeof shopsStart === "function") shopsStart(); // back on the Cases tab
   $("session").hidden = false;
   say("Loading…");
   try {

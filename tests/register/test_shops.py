@@ -125,6 +125,7 @@ def test_search_matches_text_in_any_case_and_filters(engine):
     assert [r.id for r in shops.search(engine, "s0010")[1]] == ["S00100", "S00101", "S00102"]
     assert [r.id for r in shops.search(engine, "0%")[1]] == ["S00102"]  # % and _ are text, not wildcards
     assert [r.id for r in shops.search(engine, "e_5")[1]] == ["S00102"]
+    assert [r.id for r in shops.search(engine, "nood\x00le", street="西\x00街道")[1]] == ["S00100"]  # NUL: dropped
     total, page = shops.search(engine, street="东街道", limit=4, offset=4)
     assert total == 15 and [r.id for r in page] == ["S00009", "S00011", "S00013", "S00015"]
     total, page = shops.search(engine, street="东街道", community="C1", limit=50)
