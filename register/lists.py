@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, false, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -61,12 +61,22 @@ def list_events(party_id: str, before: str, after: str, s: Score, cfg: CreditCon
     return [dict(party_id=party_id, at=now, kind=kind, score=s.score, reason=reason) for kind, reason in rows]
 
 
+def _one_at_a_time(s: Session) -> None:
+    """Take the store's write lock before reading the old standings, so two recomputes (the `frontage serve`
+    timer and an admin's POST) cannot both see a party leave a list and both write the event."""
+    if s.bind.dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(7300001)"))  # frontage's credit recompute
+    else:  # SQLite: a write statement takes the database's write lock now, even when it changes nothing
+        s.execute(update(CreditScoreRow).where(false()).values(score=0.0))
+
+
 def recompute(engine: Engine, cfg: Config | CreditConfig, now: dt.datetime) -> Summary:
     """Every party's score at `now`, in one transaction: the score table is replaced, and each standing that
     changed since the last recompute gets its ledger events. A party that left the register (no shops, no
     facts) is dropped, leaving its list with an event."""
     credit = credit_config(cfg)
     with Session(engine) as s, s.begin():
+        _one_at_a_time(s)
         ledger = read_ledger(s, window_start(credit, now))
         before = dict(s.execute(select(CreditScoreRow.party_id, CreditScoreRow.standing)).all())
         rows, events, counts = [], [], {"red": 0, "black": 0, "none": 0}

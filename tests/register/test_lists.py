@@ -5,6 +5,7 @@ move a party-ledger event with its reason), and a ledger written by the real wor
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import delete, select
@@ -187,3 +188,28 @@ def test_ledger_written_by_the_workflow(engine):
         ("voluntary_fix", inspected),
         ("escalation", reported),
     ]
+
+
+def test_two_recomputes_at_once_write_each_list_change_once(engine):
+    with Session(engine) as s, s.begin():
+        seed_party_p1(s)
+        for i in range(300):
+            add_shop(s, f"x{i}", f"x{i}")  # enough parties that the two runs overlap
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            recompute(engine, CFG, P1_NOW)
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert [e.kind for e in events(engine, "p1")] == ["entered_black"]
+    assert len(scores(engine)) == 301
