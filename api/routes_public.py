@@ -343,3 +343,11 @@ async def shop_inspection(code: str, request: Request) -> Response:
         session = InspectorSession(who.name, expected)
         return html(shop_page(view, inspector=session, inspection=FormState(exc.reason, values)), exc.status)
     return html(inspection_done_page(view, done.passed, done.case_id, done.resolved))
+
+
+@router.api_route("/s/{rest:path}", methods=["GET", "POST"])
+def any_other_code_path(rest: str, request: Request) -> HTMLResponse:
+    """Codes with a slash in them and paths under a code that do not exist: the same invalid page, same work."""
+    ctx = _ctx(request)
+    resolve_code(ctx.engine, ctx.cfg, rest)
+    return invalid_code()

@@ -161,6 +161,7 @@ def test_inspector_signs_in_and_a_fail_opens_a_case(site, phone, tmp_path) -> No
     page.click("form[action='/login'] button[type=submit]")
     page.wait_for_url(site.link)
     expect(page.locator("#inspect")).to_contain_text("inspector Zhou")
+    page.screenshot(path=str(tmp_path / "shop-page.png"), full_page=True)
     page.check("input[name=sanitation][value=pass]")
     page.check("input[name=order][value=fail]")
     page.fill("#note", "tables and chairs out on the pavement")

@@ -101,7 +101,7 @@ def test_every_bad_code_gets_the_same_invalid_page(world, http) -> None:
     revoke(world.engine, "shop-b", "ada", SEEDED_AT)
     guessed = valid.split(".")[0] + ".AAAAAAAAAAAAAAAA"
     answers = []
-    for code in (revoked, guessed, "garbage", "x" * 3000, "%3Cscript%3E", "bm9wZQ.AAAAAAAAAAAAAAAA"):
+    for code in (revoked, guessed, "garbage", "x" * 3000, "%3Cscript%3E", "bm9wZQ.AAAAAAAAAAAAAAAA", "a/b/c", "..x"):
         for method, path in (("GET", ""), ("GET", "/view.jpg"), ("POST", "/report"), ("POST", "/inspection")):
             res = http.request(method, f"/s/{code}{path}", files={"photo": ("p.jpg", PHOTO, "image/jpeg")}
                                if method == "POST" else None)  # fmt: skip
@@ -110,6 +110,7 @@ def test_every_bad_code_gets_the_same_invalid_page(world, http) -> None:
     assert len({body for _, body in answers}) == 1
     assert "此二维码已失效或无效" in answers[0][1].decode()
     assert http.get(f"/s/{valid}").status_code == 200
+    assert http.get(f"/s/{valid}/nothing-here").content == answers[0][1]
     rotate_key(world.engine, SEEDED_AT)
     assert http.get(f"/s/{valid}").content == answers[0][1]
 
@@ -261,16 +262,24 @@ def high_freq(img: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(gray, cv2.CV_64F)).mean())
 
 
-@pytest.mark.model
-def test_public_view_blurs_the_people_the_model_finds(weights) -> None:
+@pytest.fixture(scope="module")
+def street(weights):
+    """The real model as rules that watch cars and bicycles (not people) load it, and a real still with people."""
     from detector.yolo import YoloDetector
     from frontage.assets import shared_dir
     from frontage.config import DetectorConfig
 
-    still = shared_dir() / "media" / "muenster-webcam" / "pedestrians-bikes-shopfronts.jpg"
-    image = cv2.imread(str(still))
+    image = cv2.imread(str(shared_dir() / "media" / "muenster-webcam" / "pedestrians-bikes-shopfronts.jpg"))
     assert image is not None
-    people = [d.xyxy for d in YoloDetector(DetectorConfig(), weights, {"person"}).detect([image])[0]]
+    return YoloDetector(DetectorConfig(), weights, {"car", "bicycle"}), image
+
+
+@pytest.mark.model
+def test_public_view_blurs_the_people_the_model_finds(street) -> None:
+    from frontage.public_views import people_finder
+
+    model, image = street
+    people = people_finder(model, {"car", "bicycle"})(image)
     assert len(people) >= 2
     out = cv2.imdecode(np.frombuffer(public_view(image, people, []), np.uint8), cv2.IMREAD_COLOR)
     mask = np.zeros(image.shape[:2], bool)
@@ -287,15 +296,11 @@ def test_public_view_blurs_the_people_the_model_finds(weights) -> None:
 
 
 @pytest.mark.model
-def test_camera_process_writes_a_blurred_view_every_five_minutes(weights, tmp_path) -> None:
+def test_camera_process_writes_a_blurred_view_every_five_minutes(street, tmp_path) -> None:
     from detector.types import Detection, Evidence
-    from detector.yolo import YoloDetector
-    from frontage.assets import shared_dir
-    from frontage.config import DetectorConfig
     from frontage.public_views import PublicViews, people_finder
 
-    image = cv2.imread(str(shared_dir() / "media" / "muenster-webcam" / "pedestrians-bikes-shopfronts.jpg"))
-    rules_see = YoloDetector(DetectorConfig(), weights, {"car", "bicycle"})  # rules that do not watch people
+    rules_see, image = street
     find = people_finder(rules_see, {"car", "bicycle"})
     assert find is not None and people_finder(rules_see, {"person", "car"}) is None
     assert rules_see._keep == {"car", "bicycle"}  # the copy asks for people; the rules' detector is unchanged
