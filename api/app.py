@@ -17,6 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
+from starlette.routing import Match
 from starlette.types import Scope
 
 from api import (
@@ -59,6 +60,17 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(jsonable_encoder({"detail": detail}), status_code=422)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 whose Allow header lists every method of the path (Starlette names only the first route's, and a path
+    such as /shops/{shop_id}/inspections has a GET route and a POST route)."""
+    routes = request.app.router.routes
+    allowed = [m for m in _METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
+
+
 def create_app(
     cfg: Config,
     engine: Engine,
@@ -85,6 +97,7 @@ def create_app(
     app.state.limiter = RateLimiter(cfg.district.reports)  # citizen reports: the JSON API and the HTML form
     app.state.registry, requests = make_registry(engine, camera_status)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(405, _method_not_allowed)
 
     upload_limit = cfg.api.max_upload_bytes + FORM_OVERHEAD
 

@@ -8,7 +8,7 @@ HTML form, and keyed by the client's address as the server sees it.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
@@ -33,7 +33,7 @@ from dispatch.lifecycle import CaseState
 from frontage.config import Duty, Role
 from register.db import CitizenReportRow, InspectionRow
 from register.inspections import MAX_NOTE, InspectionRefused, record_inspection
-from register.reports import MAX_CONTACT, ReportRefused, report_status, submit_report
+from register.reports import MAX_CONTACT, ReportCategory, ReportRefused, report_status, submit_report
 from register.signboards import resolve_code
 
 router = APIRouter(tags=["reports"])
@@ -41,9 +41,9 @@ router = APIRouter(tags=["reports"])
 ShopId = Annotated[str, PathParam(min_length=1, max_length=100, description="Shop id.")]
 RowId = Annotated[int, PathParam(ge=1, le=2**62)]
 BAD_CODE = "this signboard code is not valid (it may have been replaced); please scan the code on the shop again"
-Result = Annotated[
-    str | None, Form(pattern="^(pass|fail)$", description="pass or fail; leave out a duty that was not inspected.")
-]
+# Typed without None (the default is None) so the schema says "pass or fail, optional": a null alternative would
+# invite clients to send the string "null".
+Result = Annotated[Literal["pass", "fail"], Form(description="pass or fail; leave out a duty that was not inspected.")]
 
 
 def _read_photo(photo: UploadFile | None, limit: int) -> bytes | None:
@@ -79,10 +79,10 @@ def _refused(exc: ReportRefused | InspectionRefused) -> HTTPException:
 def post_report(
     request: Request,
     ctx: Ctx,
-    code: Annotated[str, Form(max_length=500, description="The signboard code from the shop's QR link.")],
+    code: Annotated[str, Form(min_length=1, max_length=500, description="The signboard code from the shop's QR link.")],
     category: Annotated[
-        str, Form(max_length=40, description="piled_materials, out_of_store_trading, illegal_parking, litter or other.")
-    ],  # fmt: skip
+        ReportCategory, Form(description="What the problem is (堆物堆料, 店外经营, 乱停车, 垃圾, 其他).")
+    ],
     photo: Annotated[UploadFile, File(description="A photo of the problem.")],
     description: Annotated[str, Form(max_length=20_000, description="What is wrong (district.reports.max_text).")] = "",
     contact: Annotated[str, Form(max_length=MAX_CONTACT, description="Optional: how staff may reach you.")] = "",
@@ -93,7 +93,7 @@ def post_report(
     limits = ctx.cfg.district.reports
     try:
         receipt = submit_report(
-            ctx.engine, ctx.workflow, ctx.cfg, shop_id=shop.id, category=category, description=description,
+            ctx.engine, ctx.workflow, ctx.cfg, shop_id=shop.id, category=category.value, description=description,
             contact=contact, photo=_read_photo(photo, limits.max_photo_bytes), client=_client(request),
             snapshot_dir=ctx.snapshot_dir, now=ctx.workflow.clock.now(), limiter=request.app.state.limiter,
         )  # fmt: skip
@@ -229,11 +229,11 @@ def post_inspection(
     shop_id: ShopId,
     ctx: Ctx,
     who: Inspector,
-    sanitation: Result = None,
-    order: Result = None,
-    greenery: Result = None,
+    sanitation: Result = None,  # type: ignore[assignment]
+    order: Result = None,  # type: ignore[assignment]
+    greenery: Result = None,  # type: ignore[assignment]
     note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
-    photo: Annotated[UploadFile | None, File(description="Optional photo of the frontage.")] = None,
+    photo: Annotated[UploadFile, File(description="Optional photo of the frontage.")] = None,  # type: ignore[assignment] (as Result)
 ) -> InspectionOut:
     _known_shop(ctx, shop_id)
     given = {Duty.sanitation: sanitation, Duty.order: order, Duty.greenery: greenery}
