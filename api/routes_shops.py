@@ -135,7 +135,7 @@ def get_shop(shop_id: ShopId, ctx: Ctx, who: CurrentPrincipal) -> ShopDetailOut:
 @router.patch(
     "/shops/{shop_id}",
     response_model=ShopDetailOut,
-    responses=errors(401, 403, 404),
+    responses=errors(400, 401, 403, 404, 413),
     summary="Change a shop's fields (operators and admins)",
 )
 def patch_shop(shop_id: ShopId, body: ShopPatchIn, ctx: Ctx, who: Staff) -> ShopDetailOut:

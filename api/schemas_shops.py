@@ -5,7 +5,7 @@ register accepts, and one it refuses is refused."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ TEXT = r"^[^\x00-\x1f\x7f]*$"  # one line: no control characters
 NONBLANK = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # and not only spaces
 PARTY_ID = r"^[^\x00-\x1f\x7f/]*$"
 PHONE = r"^$|^[+\- ]*(?:[0-9][+\- ]*){3,20}$"  # digits, spaces, + and -; 3 to 20 digits
+StrictFloat = Annotated[float, Field(strict=True)]  # a JSON number; not true/false, not "1.5"
 
 
 class ResponsibleOut(BaseModel):
@@ -76,8 +77,8 @@ class ShopPatchIn(BaseModel):
     )
     street: str = Field(None, max_length=100, json_schema_extra={"pattern": TEXT}, description="Sub-district (街道).")
     community: str = Field(None, max_length=100, json_schema_extra={"pattern": TEXT}, description="Community (社区).")
-    lat: float | None = Field(None, ge=-90, le=90, description="Latitude (WGS 84); null clears it.")
-    lon: float | None = Field(None, ge=-180, le=180, description="Longitude (WGS 84); null clears it.")
+    lat: StrictFloat | None = Field(None, ge=-90, le=90, description="Latitude (WGS 84); null clears it.")
+    lon: StrictFloat | None = Field(None, ge=-180, le=180, description="Longitude (WGS 84); null clears it.")
     party_id: str = Field(
         None,
         max_length=100,
