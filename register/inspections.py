@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseRow
 from dispatch.lifecycle import Actor, CaseState
@@ -21,6 +22,7 @@ from dispatch.workflow import Workflow, ledger, transition
 from frontage.config import CaseKind, CaseSource, Config, Duty
 from register.db import InspectionRow
 from register.photos import PhotoRefused, clean_photo, store_photo
+from register.problem_lock import problem_session
 
 MAX_NOTE = 2000
 FAIL_OPEN_STATES = (CaseState.reported, CaseState.detected, CaseState.reminded, CaseState.escalated)
@@ -80,7 +82,10 @@ def record_inspection(
         path = store_photo(Path(snapshot_dir) / "inspections", f"inspection-{shop_id[:40]}", jpeg)
         stored = str(path.relative_to(snapshot_dir)) if path.is_relative_to(snapshot_dir) else str(path)
     try:
-        return _record(engine, workflow, shop_id, inspector, duties, note, stored, now)
+        try:
+            return _record(engine, workflow, shop_id, inspector, duties, note, stored, now)
+        except StaleDataError:  # a case moved meanwhile (the workflow's tick): look again, once
+            return _record(engine, workflow, shop_id, inspector, duties, note, stored, now)
     except BaseException:
         if path is not None:
             path.unlink(missing_ok=True)
@@ -91,7 +96,7 @@ def _record(engine: Engine, workflow: Workflow, shop_id: str, inspector: str, du
             photo: str | None, now: dt.datetime) -> InspectionResult:  # fmt: skip
     passed = all(duties.values())
     failed = [d.value for d, ok in duties.items() if not ok]
-    with Session(engine) as s, s.begin():
+    with problem_session(engine, shop_id, CaseKind.inspection_failed.value) as s:
         row = InspectionRow(
             shop_id=shop_id, inspector=inspector, at=now, passed=passed, note=note, photo=photo, resolved=[],
             results={d.value: "pass" if ok else "fail" for d, ok in duties.items()},

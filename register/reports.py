@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseRow
 from dispatch.lifecycle import OPEN311_STATUS, Actor, CaseState
@@ -27,6 +28,7 @@ from dispatch.workflow import Workflow, ledger
 from frontage.config import CaseKind, CaseSource, Config, ReportLimits
 from register.db import CitizenReportRow, ShopRow
 from register.photos import PhotoRefused, clean_photo, store_photo
+from register.problem_lock import problem_session
 from register.ratelimit import SlidingWindows
 
 
@@ -193,7 +195,7 @@ def _file(engine: Engine, workflow: Workflow, shop_id: str, cat: ReportCategory,
     for attempt in range(3):
         code = new_tracking_code()
         try:
-            with Session(engine) as s, s.begin():
+            with problem_session(engine, shop_id, cat.value) as s:  # no two reports both open a case
                 case = open_case_of(s, shop_id, cat.value)
                 duplicate = case is not None
                 if case is not None:
@@ -215,7 +217,7 @@ def _file(engine: Engine, workflow: Workflow, shop_id: str, cat: ReportCategory,
                 )  # fmt: skip
                 s.flush()
                 return ReportReceipt(code, case.id, duplicate)
-        except IntegrityError:  # a tracking code drawn twice (about never): draw again
+        except (IntegrityError, StaleDataError):  # a code drawn twice (about never), a case moved meanwhile: again
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -290,3 +292,17 @@ def test_the_limiter_takes_the_configured_limits():
         lim.check("a", "s", T0 + dt.timedelta(seconds=59))
     assert info.value.retry_after_s == pytest.approx(1) and "1 in 1 minutes" in info.value.reason
     lim.check("a", "s", T0 + dt.timedelta(seconds=60))
+
+
+def test_simultaneous_reports_of_one_problem_open_one_case(district):
+    """API worker threads (and, on PostgreSQL, processes) race on "is a case open? else open one"."""
+    barrier = threading.Barrier(6)
+
+    def send(i: int):
+        barrier.wait()
+        return district.report(client=f"10.2.0.{i}")
+
+    with ThreadPoolExecutor(6) as pool:
+        receipts = list(pool.map(send, range(6)))
+    assert len({r.case_id for r in receipts}) == 1 and len(district.cases()) == 1
+    assert sorted(r.duplicate for r in receipts) == [False] + [True] * 5
