@@ -4,8 +4,9 @@ transaction: either every row is valid and all are written, or nothing is and ev
 Files:
 - CSV in UTF-8, with or without a BOM. A file that is not UTF-8 is read as GB18030 (what Excel on a Chinese
   Windows writes for "CSV"); comma-separated, quoted as Excel quotes.
-- XLSX (Excel 2007+): the first worksheet, read with openpyxl in read-only mode. Numbers in text columns (an id
-  or a phone number typed as a number) are read as their digits.
+- XLSX (Excel 2007+): the first worksheet's values (register/xlsx.py streams its XML; openpyxl took 7 s for
+  the district's ledger). Numbers in text columns (an id or a phone number typed as a number) are read as their
+  digits.
 - The first non-empty row holds the column names; empty rows are skipped. Lines are reported as in the file
   (CSV line, XLSX row number).
 
@@ -52,12 +53,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from frontage.config import DUTY_LABELS, Duty, ResponsibleKind
+from register import xlsx
 from register.shops import Counts, ShopRecord, problems_of, upsert
 
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -156,18 +159,6 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     for row in reader:
         yield start, row
         start = reader.line_num + 1
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield n, list(row)
-    finally:
-        wb.close()
 
 
 def _cell(value: Any, field: str) -> Any:
@@ -272,15 +263,17 @@ def read_ledger(path: str | Path) -> Ledger:
         raise LedgerError(source, [Problem(None, f"unsupported file type {suffix or '(none)'!r}: use .csv or .xlsx")])
     unit = "row" if suffix == ".xlsx" else "line"
     try:
-        rows = _xlsx_rows(path) if suffix == ".xlsx" else _csv_rows(path.read_bytes())
+        rows = xlsx.rows(path) if suffix == ".xlsx" else _csv_rows(path.read_bytes())
         return _read(rows, source, unit)
+    except LedgerError:
+        raise
     except FileNotFoundError:
         raise LedgerError(source, [Problem(None, f"no such file: {path}")]) from None
     except UnicodeDecodeError as exc:
         raise LedgerError(source, [Problem(None, f"not UTF-8 or GB18030 text (byte {exc.start})")]) from None
     except csv.Error as exc:
         raise LedgerError(source, [Problem(None, f"not a readable CSV file: {exc}")]) from None
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:  # not a zip, a zip without a workbook, unreadable
+    except (zipfile.BadZipFile, KeyError, ExpatError, ValueError, OSError) as exc:  # not a workbook, or broken
         raise LedgerError(source, [Problem(None, f"not a readable XLSX workbook: {exc}")]) from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from frontage.cli import main
 from frontage.config import Duty, ResponsibleKind
-from register import shops
+from register import shops, xlsx
 from register.db import ShopHistoryRow, ShopRow
 from register.importer import LedgerError, import_ledger, read_ledger
 from register.shops import Counts
@@ -208,3 +209,50 @@ def test_command_imports_and_refuses_bad_files_with_status_2(tmp_path, capsys):
     listed = capsys.readouterr()
     assert [line.split("\t")[0] for line in listed.out.splitlines()] == ["GL-0001", "GL-0002"]
     assert listed.err.strip() == "2 of 2 shops"
+
+
+def excel_like(path: Path) -> Path:
+    """A workbook as Excel writes one (shared strings with rich-text runs and a phonetic guide, a formula, a
+    boolean, a number typed into the phone column, cells without references, a second sheet), made by hand."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    strings = ["店铺编号", "店名", "联系电话", "纬度", "责任内容", "GL-1", "秩序", "GL-2"]
+    sst = "".join(f"<si><t>{s}</t></si>" for s in strings)
+    sst += "<si><r><t>老王</t></r><r><rPr><b/></rPr><t>面馆</t></r><rPh sb='0' eb='2'><t>ラオワン</t></rPh></si>"
+    sheet = (
+        f"<worksheet {ns}><sheetData>"
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c>'
+        '<c r="D1" t="s"><v>3</v></c><c r="E1" t="s"><v>4</v></c></row>'
+        '<row r="3"><c r="A3" t="s"><v>5</v></c><c r="B3" t="s"><v>8</v></c><c r="C3"><v>13800000000</v></c>'
+        '<c r="D3"><f>30+0.25</f><v>30.25</v></c><c r="E3" t="s"><v>6</v></c></row>'
+        '<row><c t="s"><v>7</v></c><c t="str"><f>"茶"&amp;"馆"</f><v>茶馆</v></c><c s="1"/><c t="b"><v>1</v></c></row>'
+        "</sheetData></worksheet>"
+    )
+    parts = {
+        "[Content_Types].xml": "<Types/>",
+        "xl/workbook.xml": f'<workbook {ns} {rel}><sheets><sheet name="台账" sheetId="1" r:id="rId7"/>'
+        '<sheet name="说明" sheetId="2" r:id="rId8"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships><Relationship Id="rId8" Target="worksheets/notes.xml"/>'
+        '<Relationship Id="rId7" Target="/xl/worksheets/ledger.xml"/></Relationships>',
+        "xl/sharedStrings.xml": f"<sst {ns}>{sst}</sst>",
+        "xl/worksheets/ledger.xml": sheet,
+        "xl/worksheets/notes.xml": f"<worksheet {ns}><sheetData/></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w") as z:
+        for name, body in parts.items():
+            z.writestr(name, body)
+    return path
+
+
+def test_xlsx_reader_reads_what_excel_writes(tmp_path):
+    path = excel_like(tmp_path / "excel.xlsx")
+    assert list(xlsx.rows(path)) == [
+        (1, ["店铺编号", "店名", "联系电话", "纬度", "责任内容"]),
+        (3, ["GL-1", "老王面馆", 13800000000, 30.25, "秩序"]),
+        (4, ["GL-2", "茶馆", None, True]),
+    ]
+    with pytest.raises(LedgerError) as exc:  # row 4's 纬度 column holds TRUE: reported by its row
+        read_ledger(path)
+    assert [str(p) for p in exc.value.problems] == [
+        "row 4: 纬度 (lat): Input should be a valid number, unable to parse string as a number (got 'True')"
+    ]
