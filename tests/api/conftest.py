@@ -34,7 +34,11 @@ from dispatch.db import CaseEventRow, CaseRow, make_engine
 from dispatch.workflow import Action, Actor, Workflow
 from frontage.assets import shared_dir
 from frontage.clock import ManualClock
-from frontage.config import Config, RuleKind, parse_config
+from frontage.config import Config, Duty, RuleKind, parse_config
+from register.inspections import record_inspection
+from register.lists import recompute
+from register.reports import RateLimiter, submit_report
+from register.shops import ShopRecord, register_config_shops, shop_lookup, upsert
 from zones.dwell import EventType, ViolationEvent
 
 
@@ -52,6 +56,7 @@ TOKENS = {
     "operator": "operator-token-0123456789abcdef",
     "merchant-own": "merchant-a-token-0123456789abcdef",
     "merchant-other": "merchant-b-token-0123456789abcdef",
+    "inspector": "inspector-token-0123456789abcdef",
 }
 POLYGONS = {
     ("shop-a", "cam1"): [(20, 200), (300, 200), (300, 350), (20, 350)],
@@ -127,6 +132,7 @@ CONFIG = {
             },
             {"name": "li", "role": "merchant", "shop_id": "shop-a", "token": TOKENS["merchant-own"]},
             {"name": "wang", "role": "merchant", "shop_id": "shop-b", "token": TOKENS["merchant-other"]},
+            {"name": "zhou", "role": "inspector", "token": TOKENS["inspector"]},
         ],
     },
 }
@@ -176,9 +182,38 @@ def jpeg_bytes(size: tuple[int, int] = (160, 90)) -> bytes:
     return buf.tobytes()
 
 
-def _seed(engine: Engine, snaps: Path) -> dict[str, int]:
+# A shop only the district register knows (imported from the ledger, no camera): citizens and inspectors
+# reach it through its signboard.
+REGISTER_ONLY = ShopRecord(
+    id="shop-r", name="Corner Store", address="9 Side St", street="Side St", community="North",
+    party_id="party-r", party_name="Zhao Lei Trading", contact_person="Zhao Lei", contact_phone="13800000009",
+)  # fmt: skip
+
+
+def _seed_register(engine: Engine, wf: Workflow, clock: ManualClock, snaps: Path, ids: dict[str, int]) -> None:
+    """The register's side of the world: shops, a citizen's report (reported) about shop-b, an inspector's fail
+    at shop-r (its case detected), and credit computed once."""
+    register_config_shops(engine, CFG, T0)
+    with Session(engine) as s, s.begin():
+        upsert(s, [REGISTER_ONLY], "seed", T0)
+    receipt = submit_report(
+        engine, wf, CFG, shop_id="shop-b", category="litter", description="bags of rubbish by the door",
+        contact="13900000000", photo=jpeg_bytes((320, 180)), client="203.0.113.9", snapshot_dir=snaps,
+        now=clock.now(), limiter=RateLimiter(CFG.district.reports),
+    )  # fmt: skip
+    ids["b_report"] = receipt.case_id
+    ids["tracking"] = receipt.tracking_code  # type: ignore[assignment]
+    result = record_inspection(
+        engine, wf, CFG, shop_id="shop-r", inspector="zhou", results={Duty.sanitation: False, Duty.order: True},
+        note="rubbish not cleared", photo=None, snapshot_dir=snaps, now=clock.now(),
+    )  # fmt: skip
+    ids["r_inspection"] = result.case_id
+    recompute(engine, CFG, clock.now())
+
+
+def _seed(engine: Engine, snaps: Path, district: bool = False) -> dict[str, int]:
     clock = ManualClock(T0)
-    wf = Workflow(engine, CFG, clock)
+    wf = Workflow(engine, CFG, clock, shops=shop_lookup(engine))
     rec = CaseRecorder(engine, snaps, POLYGONS, workflow=wf)
     frames = stills()
     ids: dict[str, int] = {}
@@ -198,6 +233,8 @@ def _seed(engine: Engine, snaps: Path) -> dict[str, int]:
     wf.tick()
     wf.act(ids["b_escalated"], Action.escalate, Actor.operator, "blocking the fire lane", by="seed")
     wf.act(ids["a_dismissed"], Action.dismiss, Actor.operator, "a chair being delivered, not trading", by="seed")
+    if district:
+        _seed_register(engine, wf, clock, snaps, ids)
     return ids
 
 
@@ -288,15 +325,27 @@ class Template:
     ids: dict[str, int]
 
 
-@pytest.fixture(scope="session")
-def template(tmp_path_factory) -> Template:
-    root = tmp_path_factory.mktemp("api-template")
+def _template(tmp_path_factory, district: bool) -> Template:
+    root = tmp_path_factory.mktemp("api-district" if district else "api-template")
     engine = make_engine(f"sqlite:///{root / 'cases.db'}")
-    ids = _seed(engine, root / "snapshots")
+    ids = _seed(engine, root / "snapshots", district)
     with engine.connect() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
     return Template(root / "cases.db", root / "snapshots", ids)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory) -> Template:
+    """The cameras' world: the cases in SEED."""
+    return _template(tmp_path_factory, district=False)
+
+
+@pytest.fixture(scope="session")
+def district_template(tmp_path_factory) -> Template:
+    """The same, with the district register around it: shops on the register (one only there), a citizen's
+    report, an inspector's fail and computed credit."""
+    return _template(tmp_path_factory, district=True)
 
 
 def make_world(template: Template, root: Path) -> World:
@@ -304,13 +353,20 @@ def make_world(template: Template, root: Path) -> World:
     shutil.copyfile(template.db, root / "cases.db")
     engine = make_engine(f"sqlite:///{root / 'cases.db'}")
     clock = ManualClock(SEEDED_AT)
-    wf = Workflow(engine, CFG, clock)
+    wf = Workflow(engine, CFG, clock, shops=shop_lookup(engine))
     return World(root, engine, clock, wf, template.snapshot_dir, root / "uploads", dict(template.ids))
 
 
 @pytest.fixture
 def world(template, tmp_path) -> Iterator[World]:
     w = make_world(template, tmp_path / "world")
+    yield w
+    w.engine.dispose()
+
+
+@pytest.fixture
+def district_world(district_template, tmp_path) -> Iterator[World]:
+    w = make_world(district_template, tmp_path / "world")
     yield w
     w.engine.dispose()
 
