@@ -205,7 +205,7 @@ def _seed_register(engine: Engine, wf: Workflow, clock: ManualClock, snaps: Path
     ids["tracking"] = receipt.tracking_code  # type: ignore[assignment]
     result = record_inspection(
         engine, wf, CFG, shop_id="shop-r", inspector="zhou", results={Duty.sanitation: False, Duty.order: True},
-        note="rubbish not cleared", photo=None, snapshot_dir=snaps, now=clock.now(),
+        note="rubbish not cleared", photo=jpeg_bytes((320, 180)), snapshot_dir=snaps, now=clock.now(),
     )  # fmt: skip
     ids["r_inspection"] = result.case_id
     recompute(engine, CFG, clock.now())
