@@ -236,6 +236,8 @@ def _mark_belongs(ctx: AppContext, case_id: int, who: Principal, note: str) -> t
     now = ctx.workflow.clock.now()
     with Session(ctx.engine) as s, s.begin():
         case = visible_case(s, case_id, who)
+        if case.source != "camera":
+            raise HTTPException(409, f"case {case_id} came from a {case.source}, not a camera: it has no box to keep")
         state = CaseState(case.state)
         if state not in BELONGS_STATES:
             raise HTTPException(

@@ -9,6 +9,7 @@ import json
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from dispatch.baselines import camera_events, latest_baseline
 from tests.api.conftest import PLANTER, SEEDED_AT
@@ -319,3 +320,9 @@ def test_an_odd_answer_from_the_camera_process_is_stored_as_plain_json(world, se
     assert answer["inliers"] == 412 and isinstance(answer["inliers"], int) and isinstance(answer["homography"], str)
     (event,) = camera_events(world.engine, "cam1")
     assert event.data == {"answer": answer}
+
+
+def test_a_case_no_camera_saw_cannot_be_a_permitted_fixture(district_world, auth):
+    with TestClient(district_world.app()) as c:
+        res = c.post(f"/cases/{district_world.ids['b_report']}/belongs", json={"note": "x"}, headers=auth("operator"))
+    assert res.status_code == 409 and "came from a citizen, not a camera" in res.json()["detail"]
