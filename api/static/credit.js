@@ -3,36 +3,13 @@
 // All text goes in via textContent, never innerHTML: shop and party names must not be able to inject markup.
 "use strict";
 
-const TOKEN_KEY = "frontage.token"; // shared with the review page: signing in on one signs in on both
 const PAGE = 50;
-const $ = (id) => document.getElementById(id);
 let me = null;
 let offset = 0;
 let selected = null; // the party explained
 
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
-
-function say(text, isError = false) {
-  const el = $("status");
-  el.textContent = text;
-  el.className = isError ? "error" : "";
-}
-
 async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
-  const res = await fetch(path, { ...options, headers });
-  if (res.status === 401) {
-    signOut("That token was not accepted. Enter it again.");
-    throw new Error("unauthorized");
-  }
-  if (!res.ok) {
-    let detail = res.statusText;
-    try {
-      const body = await res.json();
-      detail = typeof body.detail === "string" ? body.detail : body.detail.map((d) => d.msg).join("; ");
-    } catch (_) { /* not JSON */ }
-    throw new Error(`${res.status}: ${detail}`);
-  }
+  const res = await authorizedFetch(path, options);
   return res.json();
 }
 

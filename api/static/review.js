@@ -5,8 +5,6 @@
 // textContent, never innerHTML: case data must not be able to inject markup.
 "use strict";
 
-const TOKEN_KEY = "frontage.token";
-const $ = (id) => document.getElementById(id);
 const blobs = new Map(); // snapshot path -> object URL (evidence never changes)
 let current = null; // the case shown in the detail pane
 let me = null; // who the token belongs to (/me)
@@ -16,29 +14,8 @@ const BELONGS_STATES = new Set(["detected", "reminded", "dismissed"]);
 
 function isStaff() { return Boolean(me) && STAFF.has(me.role); }
 
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
-
-function say(text, isError = false) {
-  const el = $("status");
-  el.textContent = text;
-  el.className = isError ? "error" : "";
-}
-
 async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
-  const res = await fetch(path, { ...options, headers });
-  if (res.status === 401) {
-    signOut("That token was not accepted. Enter it again.");
-    throw new Error("unauthorized");
-  }
-  if (!res.ok) {
-    let detail = res.statusText;
-    try {
-      const body = await res.json();
-      detail = typeof body.detail === "string" ? body.detail : body.detail.map((d) => d.msg).join("; ");
-    } catch (_) { /* not JSON */ }
-    throw new Error(`${res.status}: ${detail}`);
-  }
+  const res = await authorizedFetch(path, options);
   return res;
 }
 

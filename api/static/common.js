@@ -1,0 +1,32 @@
+// What the staff pages share: the token kept for this tab, the status line, and fetch with the token, which
+// turns a refused token into the page's own signOut() and any other error into a message with its reason.
+"use strict";
+
+const TOKEN_KEY = "frontage.token"; // one key for the review and credit pages: signing in on one signs in on both
+const $ = (id) => document.getElementById(id);
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+function say(text, isError = false) {
+  const el = $("status");
+  el.textContent = text;
+  el.className = isError ? "error" : "";
+}
+
+async function authorizedFetch(path, options = {}) {
+  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
+  const res = await fetch(path, { ...options, headers });
+  if (res.status === 401) {
+    signOut("That token was not accepted. Enter it again."); // each page defines its own
+    throw new Error("unauthorized");
+  }
+  if (!res.ok) {
+    let detail = res.statusText;
+    try {
+      const body = await res.json();
+      detail = typeof body.detail === "string" ? body.detail : body.detail.map((d) => d.msg).join("; ");
+    } catch (_) { /* not JSON */ }
+    throw new Error(`${res.status}: ${detail}`);
+  }
+  return res;
+}
