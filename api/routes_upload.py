@@ -3,9 +3,6 @@ stored under a name we choose, and removed again if the lifecycle refuses the mo
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
@@ -17,6 +14,7 @@ from api.routes_cases import CaseId, act
 from api.schemas import MAX_REASON, CaseDetail, errors
 from dispatch.workflow import Action
 from frontage.config import Role
+from register.photos import store_photo
 
 router = APIRouter(tags=["cases"])
 
@@ -26,19 +24,6 @@ MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 def sniff(head: bytes) -> str | None:
     """The image type from its magic bytes, or None."""
     return next((ext for magic, ext in MAGIC.items() if head.startswith(magic)), None)
-
-
-def store(folder: Path, stem: str, ext: str, data: bytes) -> Path:
-    """Write under a fresh name, atomically: nobody sees half a photo, and no client-chosen name is ever used."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stem}-{uuid.uuid4().hex}.{ext}"
-    tmp = path.with_suffix(".part")
-    with open(tmp, "xb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-    return path
 
 
 @router.post(
@@ -67,7 +52,7 @@ def post_fixed(
     ext = sniff(data[:8])
     if ext is None:
         raise HTTPException(415, "photo must be a JPEG or PNG image (checked by its content)")
-    path = store(ctx.upload_dir, f"case-{case_id:06d}-fixed", ext, data)
+    path = store_photo(ctx.upload_dir, f"case-{case_id:06d}-fixed", data, ext)
     try:
         return act(ctx, case_id, who, Action.resolve, reason or "fixed, photo uploaded", photo=path.name)
     except HTTPException:

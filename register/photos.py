@@ -99,13 +99,13 @@ def clean_photo(data: bytes, limits: ReportLimits) -> bytes:
     return encode_jpeg(decode(data, limits))
 
 
-def store_photo(folder: Path, stem: str, jpeg: bytes) -> Path:
+def store_photo(folder: Path, stem: str, data: bytes, ext: str = "jpg") -> Path:
     """Write under a fresh name we choose, atomically: nobody sees half a photo, no client-chosen name is used."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stem}-{uuid.uuid4().hex[:12]}.jpg"
+    path = folder / f"{stem}-{uuid.uuid4().hex[:12]}.{ext}"
     tmp = path.with_suffix(".part")
     with open(tmp, "xb") as fh:
-        fh.write(jpeg)
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(path)
