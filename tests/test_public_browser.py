@@ -12,7 +12,6 @@ Skips when /usr/bin/chromium or playwright is missing, unless FRONTAGE_REQUIRE_S
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +28,13 @@ from frontage.config import Config, parse_config
 from register.shops import register_config_shops, shop_lookup
 from register.signboard_pdf import render_pdf, signboards_for
 from tests.api.conftest import CONFIG, TOKENS, LiveServer, jpeg_bytes
-from tests.api.test_review_page import ARGS, CHROMIUM
+from tests.browser_helpers import chromium, open_page
 from tests.register.test_signboard_pdf import decode_all, pages
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 INSPECTOR = "browser-inspector-token-0123456789"
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
-PHONE = {"width": 390, "height": 844}
+PHONE = (390, 844)
 CFG: Config = parse_config(
     {**CONFIG, "api": {**CONFIG["api"], "tokens": [*CONFIG["api"]["tokens"],
                                                   {"name": "inspector Zhou", "role": "inspector", "token": INSPECTOR}]}}
@@ -69,16 +68,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(require_service_module):
-    if not os.access(CHROMIUM, os.X_OK):
-        require_service_module(f"{CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_service_module("playwright is not installed (pip install playwright; no `playwright install` needed)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium(require_service_module) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +81,9 @@ def require_service_module():
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page, problems = open_page(browser, PHONE, mobile=True, console=False)  # page errors only, as before
     yield page, problems
-    context.close()
+    page.close()  # and its context
 
 
 def cases(site: Site, **params) -> list[dict]:
@@ -111,7 +98,7 @@ def test_citizen_reports_from_the_qr_link_and_the_operator_sees_it(site, phone, 
     page, problems = phone
     page.goto(site.link)
     expect(page.locator("h1.shop-name")).to_have_text("Noodle House")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]  # no sideways scrolling
     page.check("input[name=category][value=litter]")
     page.set_input_files("#photo", str(site.photo))
     page.fill("#description", XSS)

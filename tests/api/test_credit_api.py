@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 
 import pypdfium2
 import pytest
@@ -20,6 +19,7 @@ from dispatch.workflow import Workflow
 from frontage.clock import ManualClock
 from frontage.config import parse_config
 from register.lists import recompute
+from tests.browser_helpers import chromium, open_page
 from tests.register.credit_seed import P1_NOW, T0, H, add_case, add_inspection, add_shop, seed_party_p1
 
 TOKENS = {
@@ -260,28 +260,15 @@ def test_stats_known_rate(db_client):
 
 # --- the page, in a real browser ---------------------------------------------------------------------------
 
-CHROMIUM = os.environ.get("FRONTAGE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]  # fmt: skip
-
 
 def test_credit_page_in_chromium(tmp_path, serve, require_service):
-    if not os.access(CHROMIUM, os.X_OK):
-        require_service(f"{CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)")
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        require_service("playwright is not installed (pip install playwright; no `playwright install` needed)")
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    seed(engine)
-    live = serve(make_app(engine, tmp_path))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    with chromium(require_service) as browser:
+        from playwright.sync_api import expect
+
+        engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        seed(engine)
+        live = serve(make_app(engine, tmp_path))
+        page, problems = open_page(browser, (1440, 1000))
         page.goto(f"{live.url}/credit")
         page.fill("#token", TOKENS["admin"])
         page.click("#login-form button[type=submit]")
@@ -321,7 +308,6 @@ def test_credit_page_in_chromium(tmp_path, serve, require_service):
         expect(page.locator("#status")).to_have_text("Recomputed 7 parties: 1 red, 1 black, 0 list change(s).")
         assert page.title() != "pwned"
         page.screenshot(path=str(tmp_path / "credit.png"), full_page=True)
-        browser.close()
     engine.dispose()
     assert problems == []
     assert json.loads(json.dumps(problems)) == []

@@ -7,34 +7,18 @@ Chromium comes from the distribution (apt-get install chromium); `playwright ins
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
-CHROMIUM = os.environ.get("FRONTAGE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]  # fmt: skip
+from tests.browser_helpers import chromium, open_page
+
 ALL_IMAGES_LOADED = "sel => [...document.querySelectorAll(sel)].every(i => i.complete && i.naturalWidth > 0)"
 
 
 @pytest.fixture
 def browser_page(require_service):
-    if not os.access(CHROMIUM, os.X_OK):
-        require_service(f"{CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_service("playwright is not installed (pip install playwright; no `playwright install` needed)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
-        yield page, problems
-        browser.close()
+    with chromium(require_service) as browser:
+        yield open_page(browser, (1440, 1000))
 
 
 def test_review_queue_confirm_and_dismiss(browser_page, live, live_world, auth, tmp_path):

@@ -7,19 +7,15 @@ Skips when /usr/bin/chromium or playwright is missing, unless FRONTAGE_REQUIRE_S
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 from sqlalchemy.orm import Session
 
 from register import shops
 from register.shops import ShopRecord
+from tests.browser_helpers import chromium, open_page
 
-CHROMIUM = os.environ.get("FRONTAGE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]  # fmt: skip
-PHONE = {"width": 390, "height": 844}
+PHONE = (390, 844)
 MARKUP = "<img src=x onerror=window.pwned=1>Bad Shop"
 LEDGER = [
     *(ShopRecord(id=f"R{i:03d}", name=f"Shop {i}", address=f"{i} River Rd", street="湖滨街道" if i % 2 else "小营街道",
@@ -30,21 +26,8 @@ LEDGER = [
 
 @pytest.fixture
 def phone_page(require_service):
-    if not os.access(CHROMIUM, os.X_OK):
-        require_service(f"{CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_service("playwright is not installed (pip install playwright; no `playwright install` needed)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport=PHONE, device_scale_factor=2)
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
-        yield page, problems
-        browser.close()
+    with chromium(require_service) as browser:
+        yield open_page(browser, PHONE, scale=2)
 
 
 def sign_in(page, url: str, token: str) -> None:
