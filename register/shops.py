@@ -368,11 +368,22 @@ def config_record(shop: Shop) -> ShopRecord:
 
 
 def register_config_shops(engine: Engine, cfg: Config, now: dt.datetime) -> Counts:
-    """Put every configured shop on the register (actor "config"). Only the fields the config holds are
-    written, so a street or a contact person set on the register stays."""
-    records = [config_record(shop) for shop in cfg.shops]
+    """Put every configured shop that is not on the register yet on it (actor "config"). A shop already there
+    keeps what the register holds: the city's import and operators' edits are never undone by an edge box's
+    config at its next start. A config shop the register cannot hold (an id with "/", a name over 200
+    characters) is left off with a warning; its cameras still watch it."""
+    records = []
+    for shop in cfg.shops:
+        try:
+            records.append(config_record(shop))
+        except ValidationError as exc:
+            log.warning("shop %s: not put on the register: %s", shop.id, "; ".join(f"{f}: {r}" for f, r in
+                                                                                    problems_of(exc)))  # fmt: skip
     with Session(engine) as s, s.begin():
-        return upsert(s, records, "config", now, action="config", only=CONFIG_FIELDS)
+        known = set(s.scalars(select(ShopRow.id).where(ShopRow.id.in_([r.id for r in records]))))
+        new = [r for r in records if r.id not in known]
+        added = upsert(s, new, "config", now, action="config", only=CONFIG_FIELDS)
+        return Counts(added.created, 0, len(records) - len(new))
 
 
 def ensure_registered(engine: Engine, shop: Shop, now: dt.datetime) -> bool:

@@ -143,11 +143,12 @@ def test_config_shops_go_on_the_register_and_the_workflow_finds_register_shops(e
                    "frontages": [{"camera_id": "cam1", "polygon": [[0, 0], [100, 0], [100, 100]]}]}],
     })  # fmt: skip
     assert shops.register_config_shops(engine, cfg, T0) == Counts(1, 0, 0)
-    shops.edit(engine, "cfg-1", {"street": "东街道", "party_id": "P-ada"}, "otto", T1)
-    assert shops.register_config_shops(engine, cfg, T1) == Counts(0, 0, 1)  # the register's own fields stay
+    shops.edit(engine, "cfg-1", {"street": "东街道", "party_id": "P-ada", "address": "2 Main St, rear"}, "otto", T1)
+    assert shops.register_config_shops(engine, cfg, T1) == Counts(0, 0, 1)  # the next start changes nothing
     r = shops.get(engine, "cfg-1")
     assert (r.party_name, r.contact_phone, r.street, r.party_id) == ("Ada Ltd", "+49 251 1234", "东街道", "P-ada")
-    assert shops.history(engine, "cfg-1")[0].actor == "config"
+    assert r.address == "2 Main St, rear"  # the operator's edit is not undone by the config
+    assert [c.actor for c in shops.history(engine, "cfg-1")] == ["config", "otto"]
 
     with Session(engine) as s, s.begin():
         shops.upsert(s, [rec(5, address="5 Side St", lat=31.2, lon=121.5, party_name="Li Wei")], "ledger", T0)
@@ -161,3 +162,20 @@ def test_config_shops_go_on_the_register_and_the_workflow_finds_register_shops(e
     assert wf.shop("cfg-1").name == "Corner Café"  # the config's card wins (it has the reminder channels)
     with pytest.raises(KeyError):
         wf.shop("nowhere")
+
+
+def test_the_config_never_overwrites_an_imported_shop_and_skips_what_the_register_cannot_hold(engine, caplog):
+    with Session(engine) as s, s.begin():
+        shops.upsert(s, [rec(1, address="1 Ledger Rd", party_name="Owner Co", contact_phone="13800000000")],
+                     "ledger", T0)  # fmt: skip
+    cfg = parse_config({
+        "cameras": [{"id": "cam1"}],
+        "shops": [{"id": "S00001", "name": "Cfg name", "responsible": {"name": "cfg party"},
+                   "frontages": [{"camera_id": "cam1", "polygon": [[0, 0], [100, 0], [100, 100]]}]},
+                  {"id": "a/b", "name": "Slash", "responsible": {"name": "x"},
+                   "frontages": [{"camera_id": "cam1", "polygon": [[200, 0], [300, 0], [300, 100]]}]}],
+    })  # fmt: skip
+    assert shops.register_config_shops(engine, cfg, T1) == Counts(0, 0, 1)
+    r = shops.get(engine, "S00001")
+    assert (r.address, r.party_name, r.contact_phone) == ("1 Ledger Rd", "Owner Co", "13800000000")
+    assert shops.get(engine, "a/b") is None and "a/b: not put on the register" in caplog.text
