@@ -762,8 +762,8 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
         for fi, fx in enumerate(cam.fixtures):
             if fx.shop_id not in shop_ids:
                 problems.append((f"cameras[{ci}].fixtures[{fi}].shop_id", f"unknown shop {fx.shop_id!r}"))
-    for ti, tok in enumerate(cfg.api.tokens):
-        if tok.shop_id is not None and tok.shop_id not in {s.id for s in cfg.shops}:
+    for ti, tok in enumerate(cfg.api.tokens):  # `frontage serve` (no cameras): merchants' shops are on the register
+        if cfg.cameras and tok.shop_id is not None and tok.shop_id not in {s.id for s in cfg.shops}:
             problems.append((f"api.tokens[{ti}].shop_id", f"unknown shop {tok.shop_id!r}"))
     names = set(model_names) if model_names is not None else set(COCO_NAMES)
     for key in cfg.detector.class_map:

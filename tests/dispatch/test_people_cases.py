@@ -109,6 +109,10 @@ def test_district_config_rejects_a_short_key_and_crossed_thresholds():
     with pytest.raises(ConfigError, match="black_at"):
         parse_config({**CFG, "district": {"credit": {"red_at": 90, "black_at": 95}}})
     assert parse_config({"district": {"hotline": "12319"}}).cameras == []  # `frontage serve` needs no camera
+    merchant = {"name": "m", "role": "merchant", "shop_id": "R-1", "token": "merchant-token-0123456789"}
+    assert parse_config({"api": {"tokens": [merchant]}}).api.tokens[0].shop_id == "R-1"  # a register shop
+    with pytest.raises(ConfigError, match="unknown shop 'R-1'"):  # an edge box's merchants are its own shops'
+        parse_config({**CFG, "api": {"tokens": [merchant]}})
 
 
 def test_case_rows_keep_their_source(box):
