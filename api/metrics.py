@@ -21,12 +21,13 @@ from api.schemas import ALERT_VIEW_STATES
 from dispatch.db import CaseRow, OutboxRow
 from dispatch.lifecycle import CaseState
 from dispatch.outbox import DEAD, PENDING
-from frontage.config import RuleKind
+from frontage.config import CaseKind, CaseSource
 from frontage.threadcpu import thread_cpu_seconds
 
 
 class StoreCollector(Collector):
-    """Cases by state and kind (every pair, zeros included, so series never vanish) and outbox backlog."""
+    """Cases by state, kind and source (every combination, zeros included, so series never vanish) and outbox
+    backlog."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -34,9 +35,11 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with Session(self.engine) as s:
             cases = dict(
-                ((state, kind), n)
-                for state, kind, n in s.execute(
-                    select(CaseRow.state, CaseRow.kind, func.count()).group_by(CaseRow.state, CaseRow.kind)
+                ((state, kind, source), n)
+                for state, kind, source, n in s.execute(
+                    select(CaseRow.state, CaseRow.kind, CaseRow.source, func.count()).group_by(
+                        CaseRow.state, CaseRow.kind, CaseRow.source
+                    )
                 )
             )
             outbox = dict(
@@ -47,11 +50,15 @@ class StoreCollector(Collector):
                 ).all()
             )
         g = GaugeMetricFamily(
-            "frontage_cases", "Cases in the store by lifecycle state and rule.", labels=["state", "kind"]
+            "frontage_cases",
+            "Cases in the store by lifecycle state, kind and source.",
+            labels=["state", "kind", "source"],
         )
         for state in CaseState:
-            for kind in RuleKind:
-                g.add_metric([state.value, kind.value], cases.get((state.value, kind.value), 0))
+            for kind in CaseKind:
+                for source in CaseSource:
+                    key = (state.value, kind.value, source.value)
+                    g.add_metric(list(key), cases.get(key, 0))
         yield g
         o = GaugeMetricFamily("frontage_outbox_messages", "Outbox messages not delivered yet.", labels=["status"])
         for status in (PENDING, DEAD):

@@ -72,10 +72,11 @@ def test_metrics(world, auth):
         res = c.get("/metrics", headers=auth("operator"))
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/plain")
     text = res.text
-    assert sample(text, "frontage_cases", state="reminded", kind="illegal_parking") == 2
-    assert sample(text, "frontage_cases", state="escalated", kind="illegal_parking") == 1
-    assert sample(text, "frontage_cases", state="escalated", kind="out_of_store_trading") == 1  # just now
-    assert sample(text, "frontage_cases", state="closed", kind="illegal_parking") == 0
+    assert sample(text, "frontage_cases", state="reminded", kind="illegal_parking", source="camera") == 2
+    assert sample(text, "frontage_cases", state="escalated", kind="illegal_parking", source="camera") == 1
+    just_now = sample(text, "frontage_cases", state="escalated", kind="out_of_store_trading", source="camera")
+    assert just_now == 1
+    assert sample(text, "frontage_cases", state="closed", kind="illegal_parking", source="camera") == 0
     assert sample(text, "frontage_outbox_messages", status="pending") == 6  # 4 parking reminders + 2 escalations
     assert sample(text, "frontage_outbox_messages", status="dead") == 0
     assert sample(text, "frontage_api_requests_total", method="GET", route="/cases", status="200") == 2
