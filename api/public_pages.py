@@ -85,7 +85,8 @@ def not_found_page(zh: str, en: str) -> str:
 
 @dataclass(frozen=True)
 class ShopView:
-    """What a shop's public page may show: no phone number, no other personal data."""
+    """What a shop's public page may show: the responsible party (the business), never a person's name (the
+    责任人 is printed on the signboard only), a phone number or any other personal data."""
 
     code: str
     name: str
@@ -93,7 +94,6 @@ class ShopView:
     street: str
     community: str
     party_name: str
-    contact_person: str
     duties: tuple[Duty, ...]
     open_cases: Mapping[str, int]  # kind -> how many open now
     standing: str  # red | black | none
@@ -121,13 +121,10 @@ def _shop_header(shop: ShopView) -> str:
         "".join(f"<li>{bi(esc(DUTY_LABELS[d][0]), esc(DUTY_LABELS[d][1]))}</li>" for d in shop.duties)
         or f"<li>{bi('未登记', 'None on record')}</li>"
     )
-    people = esc(shop.party_name)
-    if shop.contact_person and shop.contact_person != shop.party_name:
-        people += f" · {bi('责任人', 'responsible person')} {esc(shop.contact_person)}"
     return (
         f'<section class="card shop"><h1 class="shop-name">{esc(shop.name)}</h1>'
         f'<p class="place">{place}</p>'
-        f'<dl><dt>{bi("责任单位", "Responsible party")}</dt><dd class="party">{people}</dd>'
+        f'<dl><dt>{bi("责任单位", "Responsible party")}</dt><dd class="party">{esc(shop.party_name)}</dd>'
         f'<dt>{bi("责任内容", "Duties")}</dt><dd><ul class="duties">{duties}</ul></dd></dl></section>'
     )
 
@@ -297,9 +294,19 @@ def signed_in_page(name: str, next_path: str) -> str:
     )
 
 
-def inspection_done_page(shop: ShopView, passed: bool, case_id: int | None, resolved: Iterable[int]) -> str:
+def inspection_done_page(shop: ShopView, passed: bool, case_id: int | None, resolved: Iterable[int],
+                         not_inspected: Iterable[str] = ()) -> str:  # fmt: skip
     lines = []
-    if passed:
+    left_out = [DUTY_LABELS[Duty(d)] for d in not_inspected]
+    if passed and left_out:
+        lines.append(bi("部分合格", "Passed in part", "h1"))
+        zh = "、".join(esc(z) for z, _ in left_out)
+        en = ", ".join(esc(e) for _, e in left_out)
+        said = bi(
+            f"未检查：{zh}。全部合格后方可结案。", f"Not inspected: {en}. Nothing is resolved until every duty passes."
+        )
+        lines.append(f'<p class="partial">{said}</p>')
+    elif passed:
         lines.append(bi("巡查合格", "Inspection passed", "h1"))
     else:
         lines.append(bi("巡查不合格", "Inspection failed", "h1"))

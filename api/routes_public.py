@@ -2,9 +2,11 @@
 
 No login for citizens. Any code that does not resolve (revoked, rotated, guessed, garbage) gets the very same
 invalid page and status on every route, after the same work (register.signboards.resolve_code). Inspectors sign
-in with their token once; the cookie holds a session signed with this app's own random key (it names the
-token's holder and role and expires), never the token, and every inspection form carries a CSRF token derived
-from it. These are pages, not API: their JSON twins are /public/reports and /shops/{id}/inspections.
+in with their token once; the cookie holds a session (it names the token's holder and role and expires), never the
+token, signed with a key derived from the district's signboard key in the store, so every `frontage serve` worker
+accepts it and a restart keeps people signed in. Every inspection form, and the sign-out form, carries a CSRF token
+derived from the cookie. Pages that carry that token or the inspector's name are sent `private, no-store`; the
+others `no-cache`. These are pages, not API: their JSON twins are /public/reports and /shops/{id}/inspections.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import hashlib
 import hmac
 import json
 import math
-import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 from fastapi import APIRouter, Request
@@ -47,7 +49,7 @@ from frontage.config import Duty, Role
 from register.db import CitizenReportRow, CreditScoreRow, ShopRow
 from register.inspections import InspectionRefused, record_inspection
 from register.reports import ReportRefused, report_status, submit_report
-from register.signboards import resolve_code
+from register.signboards import resolve_code, signing_key
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,6 +58,7 @@ SESSION_S = 12 * 3600  # one working day; then sign in again
 OPEN_STATES = [s.value for s in (CaseState.reported, CaseState.detected, CaseState.reminded, CaseState.escalated)]
 FORM_LIMITS = {"max_files": 2, "max_fields": 12, "max_part_size": 64 * 1024}
 SIGN_IN_ROLES = (Role.inspector, Role.admin)
+PRIVATE = {"Cache-Control": "private, no-store"}  # pages with a CSRF token or the signed-in inspector's name
 
 
 def _ctx(request: Request) -> AppContext:
@@ -74,12 +77,19 @@ def invalid_code() -> HTMLResponse:
 # --- sessions -----------------------------------------------------------------------------------------------
 
 
+def session_key(base: bytes) -> bytes:
+    return hmac.new(base, b"frontage-session", hashlib.sha256).digest()
+
+
 def _key(request: Request) -> bytes:
-    """This app's session key: random per app, so a restart (with changed tokens) signs everyone out."""
-    state = request.app.state
-    key = getattr(state, "session_key", None)
+    """The session key: HMAC(the district's signboard signing key, "frontage-session"), read from the store (or
+    the config) once per request, so every worker process and every restart agree on it. Rotating the signboard
+    key (`frontage signboards rotate`, or a new district.signboard_key) therefore signs every inspector out, and
+    the CSRF tokens derived from their cookies die with them."""
+    key = getattr(request.state, "session_key", None)
     if key is None:
-        key = state.session_key = secrets.token_bytes(32)
+        ctx = _ctx(request)
+        key = request.state.session_key = session_key(signing_key(ctx.engine, ctx.cfg, ctx.workflow.clock.now()))
     return key
 
 
@@ -131,8 +141,16 @@ def _inspector(request: Request, ctx: AppContext) -> tuple[Principal, str] | Non
 
 
 def _safe_next(path: str | None) -> str:
-    """Only this site's own paths: no open redirect to another host."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 600:
+    """Only this site's own paths: no open redirect to another host. Browsers drop tabs and newlines from a URL
+    and read a backslash as a slash, so "/<TAB>/evil.example" would become //evil.example: any control character,
+    space or backslash refuses the path, and what is left must parse with no scheme, no host and one leading "/"."""
+    if not path or len(path) > 600 or "\\" in path or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in path):
+        return "/login"
+    try:
+        parts = urlsplit(path)
+    except ValueError:
+        return "/login"
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
         return "/login"
     return path
 
@@ -170,7 +188,6 @@ def _shop_view(ctx: AppContext, shop: ShopRow, code: str) -> ShopView:
         street=shop.street,
         community=shop.community,
         party_name=shop.party_name,
-        contact_person=shop.contact_person,
         duties=tuple(d for d in Duty if d.value in listed),
         open_cases={kind: n for kind, n in counts},
         standing=standing or "none",
@@ -193,7 +210,9 @@ def shop_public_page(code: str, request: Request) -> HTMLResponse:
     shop = resolve_code(ctx.engine, ctx.cfg, code)
     if shop is None:
         return invalid_code()
-    return html(shop_page(_shop_view(ctx, shop, code), inspector=_session_view(request, ctx)))
+    session = _session_view(request, ctx)
+    body = shop_page(_shop_view(ctx, shop, code), inspector=session)
+    return html(body, headers=PRIVATE if session is not None else {"Vary": "Cookie"})
 
 
 @router.get("/s/{code}/view.jpg")
@@ -256,10 +275,10 @@ async def shop_report(code: str, request: Request) -> Response:
 
 def _report_refused(request: Request, ctx: AppContext, shop: ShopRow, code: str, values: dict[str, str],
                     exc: ReportRefused) -> HTMLResponse:  # fmt: skip
-    headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))} if exc.retry_after_s else None
-    body = shop_page(_shop_view(ctx, shop, code), report=FormState(exc.reason, values),
-                     inspector=_session_view(request, ctx))  # fmt: skip
-    return html(body, exc.status, headers)
+    headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))} if exc.retry_after_s else {}
+    session = _session_view(request, ctx)
+    body = shop_page(_shop_view(ctx, shop, code), report=FormState(exc.reason, values), inspector=session)
+    return html(body, exc.status, {**headers, **(PRIVATE if session is not None else {})})
 
 
 @router.get("/r/{tracking_code}")
@@ -283,7 +302,7 @@ def login_form(request: Request, next: str = "/login") -> HTMLResponse:
     ctx = _ctx(request)
     found = _inspector(request, ctx)
     if found is not None:
-        return html(signed_in_page(found[0].name, _safe_next(next)))
+        return html(signed_in_page(found[0].name, _safe_next(next)), headers=PRIVATE)
     return html(login_page(_safe_next(next)))
 
 
@@ -300,15 +319,27 @@ async def login(request: Request) -> Response:
         return html(login_page(next_path, "令牌无效 · Token not valid"), 401)
     if who.role not in SIGN_IN_ROLES:
         return html(login_page(next_path, "此处仅供巡查员登录 · This sign-in is for inspectors"), 403)
-    response = RedirectResponse(next_path, status_code=303, headers=HEADERS)
+    response = RedirectResponse(next_path, status_code=303, headers={**HEADERS, **PRIVATE})
     response.set_cookie(COOKIE, make_session(_key(request), who, _now_s(ctx)), max_age=SESSION_S, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https", path="/")  # fmt: skip
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    response = RedirectResponse("/login", status_code=303, headers=HEADERS)
+async def logout(request: Request) -> Response:
+    """Sign out: the form's CSRF field must match the cookie's (403 without it), so no other site can sign an
+    inspector out. Without a valid session there is nothing to protect: the cookie is cleared either way."""
+    ctx = _ctx(request)
+    found = _inspector(request, ctx)
+    if found is not None:
+        try:
+            form = await request.form(**FORM_LIMITS)
+        except Exception:
+            form = None
+        expected = csrf_for(_key(request), found[1])
+        if form is None or not hmac.compare_digest(_text(form, "csrf").encode(), expected.encode()):
+            return html(not_found_page("表单已过期，请返回重试", "The form expired; go back and try again"), 403)
+    response = RedirectResponse("/login", status_code=303, headers={**HEADERS, **PRIVATE})
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return response
 
@@ -341,8 +372,10 @@ async def shop_inspection(code: str, request: Request) -> Response:
         )  # fmt: skip
     except InspectionRefused as exc:
         session = InspectorSession(who.name, expected)
-        return html(shop_page(view, inspector=session, inspection=FormState(exc.reason, values)), exc.status)
-    return html(inspection_done_page(view, done.passed, done.case_id, done.resolved))
+        body = shop_page(view, inspector=session, inspection=FormState(exc.reason, values))
+        return html(body, exc.status, PRIVATE)
+    body = inspection_done_page(view, done.passed, done.case_id, done.resolved, done.not_inspected)
+    return html(body, headers=PRIVATE)
 
 
 @router.api_route("/s/{rest:path}", methods=["GET", "POST"])

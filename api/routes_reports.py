@@ -222,8 +222,9 @@ def _known_shop(ctx: AppContext, shop_id: str) -> None:
     summary="Inspector: record an inspection of a shop's duties",
     description="Multipart form: `sanitation`, `order`, `greenery` each `pass` or `fail` (at least one), an "
     "optional `note` and an optional `photo`. A fail opens a case (source inspector, kind inspection_failed) "
-    "or adds to the open one; a pass of every duty inspected resolves the shop's open citizen and inspector "
-    "cases. Camera cases are left to the cameras.",
+    "or adds to the open one. A pass resolves the shop's open citizen and inspector cases only when every duty the "
+    "shop keeps (all three when it is not on the register) was inspected and passed; a partial pass resolves "
+    "nothing and notes so in those cases' ledgers. Camera cases are left to the cameras.",
 )
 def post_inspection(
     shop_id: ShopId,

@@ -1,8 +1,10 @@
 """An inspector's visit to a shop: pass or fail per duty, a note and a photo, stored in the ledger.
 
 A fail opens a case (kind inspection_failed, source inspector) that runs with the district's inspection
-deadline, or adds to the one already open. A pass of every duty inspected resolves the shop's open cases that
-citizens or inspectors started; camera cases are left to the cameras, which see for themselves.
+deadline, or adds to the one already open. A pass resolves the shop's open cases that citizens or inspectors
+started only when every duty the shop keeps (its register row's duties, else all three) was inspected and passed:
+a partial pass (say greenery alone) vouches for nothing else and resolves nothing, and says so in its result and
+in each open case's ledger. Camera cases are left to the cameras, which see for themselves.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dispatch.db import CaseRow
 from dispatch.lifecycle import Actor, CaseState
 from dispatch.workflow import Workflow, ledger, transition
 from frontage.config import CaseKind, CaseSource, Config, Duty
-from register.db import InspectionRow
+from register.db import InspectionRow, ShopRow
 from register.photos import PhotoRefused, clean_photo, store_photo
 from register.problem_lock import problem_session
 
@@ -43,6 +45,7 @@ class InspectionResult:
     passed: bool
     case_id: int | None  # the case a fail opened or added to
     resolved: list[int] = field(default_factory=list)  # cases a pass resolved
+    not_inspected: list[str] = field(default_factory=list)  # the shop's duties this visit left out (a partial pass)
 
 
 def record_inspection(
@@ -92,11 +95,19 @@ def record_inspection(
         raise
 
 
+def shop_duties(s: Session, shop_id: str) -> tuple[Duty, ...]:
+    """The duties the shop keeps: its register row's, else (not on the register, or none listed) all three."""
+    listed = s.scalar(select(ShopRow.duties).where(ShopRow.id == shop_id))
+    values = {str(d) for d in listed or []}
+    return tuple(d for d in Duty if d.value in values) or tuple(Duty)
+
+
 def _record(engine: Engine, workflow: Workflow, shop_id: str, inspector: str, duties: dict[Duty, bool], note: str,
             photo: str | None, now: dt.datetime) -> InspectionResult:  # fmt: skip
     passed = all(duties.values())
     failed = [d.value for d, ok in duties.items() if not ok]
     with problem_session(engine, shop_id, CaseKind.inspection_failed.value) as s:
+        missing = [d.value for d in shop_duties(s, shop_id) if d not in duties]
         row = InspectionRow(
             shop_id=shop_id, inspector=inspector, at=now, passed=passed, note=note, photo=photo, resolved=[],
             results={d.value: "pass" if ok else "fail" for d, ok in duties.items()},
@@ -119,13 +130,17 @@ def _record(engine: Engine, workflow: Workflow, shop_id: str, inspector: str, du
                     failed=failed, note=note,
                 )  # fmt: skip
             case_id = row.case_id = case.id
+        elif missing:  # a partial pass: what was not looked at may still be wrong
+            why = f"inspection {row.id} passed only part of the duties ({', '.join(missing)} not inspected): still open"
+            for case in _people_cases(s, shop_id):
+                ledger(s, case, Actor.inspector, why, now, inspection=row.id, by=inspector, not_inspected=missing)
         else:
             for case in _people_cases(s, shop_id):
                 transition(s, case, CaseState.resolved, Actor.inspector, "inspection passed", now,
                            inspection=row.id, by=inspector)  # fmt: skip
                 resolved.append(case.id)
             row.resolved = resolved
-        return InspectionResult(row.id, passed, case_id, resolved)
+        return InspectionResult(row.id, passed, case_id, resolved, missing if passed else [])
 
 
 def _open_case(s: Session, shop_id: str, kind: CaseKind, states: tuple[CaseState, ...]) -> CaseRow | None:

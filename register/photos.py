@@ -3,6 +3,10 @@
 A photo is checked by its bytes (never by what the client claims), decoded into pixels and written out again
 as a fresh JPEG. Only the pixels survive: EXIF, GPS, comments and anything hidden after the image data are
 gone, and a file that merely looks like an image never reaches the disk.
+
+Decoding is the costly part, so the header's claimed size is checked first: at most MAX_PIXELS (a uniform PNG of
+a few kB can claim 25 MP and decodes to 75 MB of BGR), and an image whose long side is at least twice MAX_SIDE is
+decoded at 1/2, 1/4 or 1/8 of its size (JPEG decodes that way natively), since it is stored at MAX_SIDE anyway.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "png"),
     (b"WEBP", 8, "webp"),  # after b"RIFF" and the four size bytes
 )
-MAX_PIXELS = 40_000_000  # a few kB of PNG can claim gigapixels; refuse before decoding
+MAX_PIXELS = 25_000_000  # a few kB of PNG can claim gigapixels; refuse before decoding (25 MP: 75 MB decoded)
 MAX_SIDE = 2560  # stored photos are scaled down to this: evidence, not prints
 MIN_CONTRAST = 4.0  # grey-level standard deviation below this is a blank or uniform picture
 JPEG_QUALITY = 88
+REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
 class PhotoRefused(ValueError):
@@ -56,6 +61,15 @@ def _claimed_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+def decode_scale(w: int, h: int, limits: ReportLimits) -> tuple[int, int]:
+    """How much to shrink while decoding a w x h image, and the imdecode flag: the largest of 8, 4, 2 that leaves
+    the long side at least MAX_SIDE (what is stored) and the short side at least the minimum; else 1."""
+    for factor, flag in REDUCED:
+        if max(w, h) >= MAX_SIDE * factor and min(w, h) >= limits.min_photo_side * factor:
+            return factor, flag
+    return 1, cv2.IMREAD_COLOR
+
+
 def decode(data: bytes, limits: ReportLimits) -> np.ndarray:
     """The photo's pixels (BGR, EXIF orientation applied), or PhotoRefused."""
     if len(data) > limits.max_photo_bytes:
@@ -67,13 +81,17 @@ def decode(data: bytes, limits: ReportLimits) -> np.ndarray:
     size = _claimed_size(data)
     if size is None:
         raise PhotoRefused(422, "the photo cannot be read as an image")
-    if size[0] * size[1] > MAX_PIXELS:
+    w, h = size
+    if w * h > MAX_PIXELS:
         raise PhotoRefused(422, f"the photo is too large (at most {MAX_PIXELS:,} pixels)")
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # IMREAD_COLOR honours EXIF orientation
+    if min(h, w) < limits.min_photo_side:
+        raise PhotoRefused(422, f"photo of {w}x{h} pixels is too small (at least {limits.min_photo_side} px a side)")
+    factor, flag = decode_scale(w, h, limits)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)  # IMREAD_COLOR and REDUCED_* honour EXIF orientation
     if img is None or img.ndim != 3 or img.size == 0:
         raise PhotoRefused(422, "the photo cannot be read as an image")
     h, w = img.shape[:2]
-    if min(h, w) < limits.min_photo_side:
+    if min(h, w) * factor < limits.min_photo_side:
         raise PhotoRefused(422, f"photo of {w}x{h} pixels is too small (at least {limits.min_photo_side} px a side)")
     step = max(1, max(h, w) // 512)  # sampled pixels keep the spread that averaging would smooth away
     if float(cv2.cvtColor(img[::step, ::step], cv2.COLOR_BGR2GRAY).std()) < MIN_CONTRAST:

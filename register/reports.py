@@ -4,13 +4,19 @@ A report opens a case with source citizen in state `reported`; nobody is reminde
 it, after which it runs exactly like a camera case. A report of a problem that already has an open case (of
 the same kind at the same shop, from any source) is linked to that case instead of multiplying it. The
 reporter gets a tracking code that is short enough to read aloud and too many to guess.
+
+Every report that gets past the rate limit counts against it, refused ones too (a blank or oversized photo still
+costs the server its decoding). The store keeps the client only as an HMAC of its address under a key derived from
+the district's signboard key, so the digest cannot be reversed by hashing all of IPv4.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,6 +36,7 @@ from register.db import CitizenReportRow, ShopRow
 from register.photos import PhotoRefused, clean_photo, store_photo
 from register.problem_lock import problem_session
 from register.ratelimit import SlidingWindows
+from register.signboards import signing_key
 
 
 class ReportCategory(StrEnum):
@@ -81,6 +88,13 @@ class RateLimiter:
         self.limits = limits
         self.clients = SlidingWindows(limits.per_client, limits.window_s)
         self.shops = SlidingWindows(limits.per_shop, limits.window_s)
+        self._lock = threading.Lock()
+
+    def admit(self, client: str, shop_id: str, now: dt.datetime) -> None:
+        """`check`, then `record`, as one step: simultaneous attempts cannot all slip in under the limit."""
+        with self._lock:
+            self.check(client, shop_id, now)
+            self.record(client, shop_id, now)
 
     def check(self, client: str, shop_id: str, now: dt.datetime) -> None:
         """Raise ReportRefused(429) when this client, or this shop, has had its reports for the window."""
@@ -103,9 +117,16 @@ class RateLimiter:
         self.shops.add(shop_id, now)
 
 
-def client_digest(client: str) -> str:
-    """What the store keeps of a client address: its SHA-256, never the address."""
-    return hashlib.sha256(client.encode("utf-8", "surrogateescape")).hexdigest()
+def client_key(engine: Engine, cfg: Config, now: dt.datetime | None = None) -> bytes:
+    """The key of client digests: HMAC(signboard signing key, "frontage-client"). Rotating the signboard key
+    changes it, so reports from before and after a rotation no longer share a digest."""
+    return hmac.new(signing_key(engine, cfg, now), b"frontage-client", hashlib.sha256).digest()
+
+
+def client_digest(client: str, key: bytes) -> str:
+    """What the store keeps of a client address: its HMAC-SHA256 under `key` (64 hex digits), never the address,
+    and not an unsalted hash that a sweep over every IPv4 address would reverse."""
+    return hmac.new(key, client.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
 
 
 def new_tracking_code() -> str:
@@ -168,11 +189,12 @@ def submit_report(
     """Check, limit, store and file a citizen's report; raises ReportRefused with the status to answer.
 
     The text is stored verbatim (escaping is the job of every page that shows it). The photo is re-encoded
-    without metadata and kept under snapshot_dir/reports/, so staff see it as the case's snapshot."""
+    without metadata and kept under snapshot_dir/reports/, so staff see it as the case's snapshot. Every attempt
+    that passes the limit check counts, before its photo is decoded: refused photos use up the quota too."""
     limits = cfg.district.reports
     description, contact = description.strip(), contact.strip()
     cat = _validate(workflow, limits, shop_id, category, description, contact)
-    limiter.check(client, shop_id, now)
+    limiter.admit(client, shop_id, now)  # counted before any decoding: a stream of junk photos meets the limit
     if not photo:
         raise ReportRefused(422, "a photo of the problem is required")
     try:
@@ -182,16 +204,15 @@ def submit_report(
     path = store_photo(Path(snapshot_dir) / "reports", "report", jpeg)
     stored = str(path.relative_to(snapshot_dir)) if path.is_relative_to(snapshot_dir) else str(path)
     try:
-        receipt = _file(engine, workflow, shop_id, cat, description, contact, stored, client, now)
+        digest = client_digest(client, client_key(engine, cfg, now))
+        return _file(engine, workflow, shop_id, cat, description, contact, stored, digest, now)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    limiter.record(client, shop_id, now)
-    return receipt
 
 
 def _file(engine: Engine, workflow: Workflow, shop_id: str, cat: ReportCategory, description: str, contact: str,
-          photo: str, client: str, now: dt.datetime) -> ReportReceipt:  # fmt: skip
+          photo: str, digest: str, now: dt.datetime) -> ReportReceipt:  # fmt: skip
     for attempt in range(3):
         code = new_tracking_code()
         try:
@@ -211,7 +232,7 @@ def _file(engine: Engine, workflow: Workflow, shop_id: str, cat: ReportCategory,
                 s.add(
                     CitizenReportRow(
                         tracking_code=code, shop_id=shop_id, category=cat.value, description=description,
-                        contact=contact, photo=photo, client=client_digest(client), created_at=now, case_id=case.id,
+                        contact=contact, photo=photo, client=digest, created_at=now, case_id=case.id,
                         duplicate=duplicate,
                     )
                 )  # fmt: skip

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.pages import HEADERS
+from api.routes_public import _safe_next
 from dispatch.db import CaseRow
 from dispatch.evidence import public_view
 from frontage.config import parse_config
@@ -83,12 +84,14 @@ def test_shop_page_shows_the_shop_and_nothing_personal(world, http) -> None:
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
     assert res.headers["content-security-policy"] == HEADERS["Content-Security-Policy"]
     body = res.text
-    shown = ("Noodle House 老王面馆", "1 Main St", "解放街道", "东风社区", "王氏餐饮", "王建国", "市容环境卫生", "秩序",
+    shown = ("Noodle House 老王面馆", "1 Main St", "解放街道", "东风社区", "王氏餐饮", "市容环境卫生", "秩序",
              "12345-8", "黑榜", "暂无画面", 'name="category"')  # fmt: skip
     for needed in shown:
         assert needed in body, needed
     assert "绿化" not in body  # not one of this shop's duties
-    assert PHONE not in body and "<script" not in body
+    # the responsible party (a business) is shown; the person (责任人) and the phone are personal data: never
+    assert PHONE not in body and "王建国" not in body and "责任人" not in body and "<script" not in body
+    assert res.headers["cache-control"] == "no-cache"  # nothing private on it
     # seeded: shop-a has a reminded parking case and a detected trading case open; resolved/dismissed ones are not
     assert "正在处理的问题 2 件" in body and "乱停车" in body and "店外经营" in body
     other = http.get(f"/s/{code_of(world, 'shop-b')}").text
@@ -213,9 +216,66 @@ def test_inspector_signs_in_and_records_a_fail(world, http) -> None:
     assert f"#{case.id}" in done.text
     passed = http.post(f"/s/{code}/inspection", data={"csrf": csrf, "order": "pass"})
     assert passed.status_code == 200 and f"#{case.id}" in passed.text and "已整改" in passed.text
-    assert http.post("/logout").status_code == 303
+    assert http.post("/logout", data={"csrf": csrf}).status_code == 303
     http.cookies.clear()
     assert http.post(f"/s/{code}/inspection", data={"csrf": csrf, "order": "fail"}).status_code == 401
+
+
+def test_pages_with_the_csrf_token_or_the_inspectors_name_are_private_no_store(world, http) -> None:
+    code = code_of(world)  # shop-a keeps sanitation and order
+    assert http.get(f"/s/{code}").headers["cache-control"] == "no-cache"
+    assert http.get("/login").headers["cache-control"] == "no-cache"
+    signed = sign_in(http, INSPECTOR, f"/s/{code}")
+    assert signed.headers["cache-control"] == "private, no-store"
+    page = http.get(f"/s/{code}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    answers = {
+        "shop page": page,
+        "signed in": http.get("/login"),
+        "refused inspection": http.post(f"/s/{code}/inspection", data={"csrf": csrf}),
+        "refused report": http.post(f"/s/{code}/report", data={"category": "litter"}),
+        "inspection done": http.post(f"/s/{code}/inspection", data={"csrf": csrf, "order": "pass"}),
+    }
+    for what, res in answers.items():
+        assert res.headers["cache-control"] == "private, no-store", what
+        assert "zhou" in res.text or what == "inspection done", what
+    # the pass covered order only: sanitation was not looked at, so nothing is resolved, and the page says so
+    partial = answers["inspection done"].text
+    assert "部分合格" in partial and "Not inspected: Street cleanliness" in partial and "已整改结案" not in partial
+
+
+def test_logout_needs_the_forms_csrf_token(world, http) -> None:
+    code = code_of(world)
+    sign_in(http, INSPECTOR)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', http.get(f"/s/{code}").text).group(1)
+    for forged in ({}, {"csrf": ""}, {"csrf": "x" * 32}):
+        res = http.post("/logout", data=forged)
+        assert res.status_code == 403, forged
+        assert "frontage_session" not in res.headers.get("set-cookie", "")
+        assert 'name="csrf"' in http.get(f"/s/{code}").text  # still signed in
+    out = http.post("/logout", data={"csrf": csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert 'frontage_session=""' in out.headers["set-cookie"] and "Max-Age=0" in out.headers["set-cookie"]
+    assert 'name="csrf"' not in http.get(f"/s/{code}").text
+    http.cookies.clear()
+    assert http.post("/logout").status_code == 303  # not signed in: nothing to protect
+
+
+def test_a_session_holds_across_worker_processes_and_restarts_until_the_key_rotates(world, snaps, http) -> None:
+    """Several `frontage serve` workers on one store: each derives the session key from the district's signboard
+    key, so a cookie signed by one is good at another (and after a restart)."""
+    code = code_of(world, "shop-b")
+    sign_in(http, INSPECTOR, f"/s/{code}")
+    cookie = http.cookies.get("frontage_session")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', http.get(f"/s/{code}").text).group(1)
+    other = create_app(CFG, world.engine, world.workflow, snapshot_dir=snaps, upload_dir=world.upload_dir)
+    with TestClient(other, follow_redirects=False, cookies={"frontage_session": cookie}) as second:
+        assert "zhou" in second.get("/login").text
+        done = second.post(f"/s/{code}/inspection", data={"csrf": csrf, "order": "fail"})
+        assert done.status_code == 200 and "巡查不合格" in done.text
+        rotate_key(world.engine, SEEDED_AT)  # rotating the signboard key signs everyone out, everywhere
+        assert 'name="token"' in second.get("/login").text
+    assert 'name="token"' in http.get("/login").text
 
 
 def test_session_cookie_cannot_be_forged_or_outlive_its_day(world, http) -> None:
@@ -233,12 +293,25 @@ def test_session_cookie_cannot_be_forged_or_outlive_its_day(world, http) -> None
     assert 'name="csrf"' not in http.get(f"/s/{code}").text
 
 
+BAD_NEXT = ("//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example",
+            "/\n/evil.example", "/\r/evil.example", "/ /evil.example", "\t//evil.example", "/\x7f/x", "/\x00/x",
+            "/\\/evil.example", "evil.example", "http:/evil.example", "/s/x\n")  # fmt: skip
+
+
 def test_login_never_redirects_off_site(http) -> None:
-    for bad in ("//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"):
+    for bad in BAD_NEXT:
+        assert _safe_next(bad) == "/login", repr(bad)
+    for good in ("/s/abc.DEF", "/s/abc?x=1#top", "/login", "/r/ABCDEFGHJK"):
+        assert _safe_next(good) == good
+    for bad in ("//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/\t/evil.x"):
         res = sign_in(http, INSPECTOR, bad)
         assert res.status_code == 303 and res.headers["location"] == "/login", bad
+    # signed in, the page's Continue link is the next path: a tab would make it //evil.example in a browser
+    signed_in = http.get("/login", params={"next": "/\t/evil.example"}).text
+    assert 'href="/login"' in signed_in and "evil" not in signed_in
     http.cookies.clear()
     assert 'value="/login"' in http.get("/login", params={"next": "//evil.example"}).text
+    assert "evil" not in http.get("/login", params={"next": "/\t/evil.example"}).text
 
 
 def test_view_picture_blurs_people_and_draws_the_frontage(world, http, snaps) -> None:

@@ -168,6 +168,17 @@ def test_bad_photos_get_their_status_and_reason(world, http, photo, status, why)
     assert reports_total(http) == before
 
 
+def test_refused_photos_use_up_the_limit_too(world, http):
+    """Each refused photo cost the server its decoding: after per_client (3) of them the answer is 429 at once."""
+    blank = cv2.imencode(".png", np.full((2000, 2000, 3), 90, np.uint8))[1].tobytes()  # 12 MB decoded, 20 kB sent
+    for _ in range(3):
+        res = report(http, code_of(world), photo=blank)
+        assert res.status_code == 422 and "blank" in res.json()["detail"]
+    res = report(http, code_of(world), photo=blank)
+    assert res.status_code == 429 and "too many reports from you" in res.json()["detail"]
+    assert res.headers["Retry-After"] == "600"
+
+
 def test_bad_fields_are_422(world, http):
     fireworks = report(http, code_of(world), category="fireworks").json()["detail"]
     assert fireworks[0]["loc"] == ["body", "category"] and "litter" in fireworks[0]["msg"]

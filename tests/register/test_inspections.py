@@ -1,5 +1,6 @@
 """Inspections on SQLite and PostgreSQL: a fail opens an inspector case with the inspection deadline (or adds to
-the open one); a pass of every duty resolves the shop's open citizen and inspector cases, never a camera's."""
+the open one); a pass of every duty the shop keeps resolves the shop's open citizen and inspector cases, never a
+camera's; a pass of only some of them resolves nothing and says so."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch.lifecycle import CaseState
 from dispatch.workflow import Action, Actor
 from frontage.config import Duty
-from register.db import InspectionRow
+from register.db import InspectionRow, ShopRow
 from register.inspections import InspectionRefused, InspectionResult, record_inspection
 from tests.register.test_reports import CFG, DAY, T0, District, camera_case, photo
 
@@ -96,6 +97,38 @@ def test_a_partial_pass_is_a_fail_and_an_escalated_case_stays_with_the_city(dist
     assert not mixed.passed and mixed.case_id == failed  # the escalated case is still the open one
     passed = inspect(district, ALL_PASS)
     assert passed.resolved == [] and district.case(failed).state == S.escalated
+
+
+def test_a_pass_of_some_duties_resolves_nothing_and_says_so(district):
+    failed = inspect(district, {Duty.order: False}).case_id
+    reported = district.report(category="litter").case_id
+    district.clock.advance(600)
+    partial = inspect(district, {Duty.greenery: True}, note="the planters are fine")
+    assert partial.passed and partial.case_id is None  # nothing failed
+    assert partial.resolved == [] and partial.not_inspected == ["sanitation", "order"]
+    for case_id, state in ((failed, S.detected), (reported, S.reported)):
+        assert district.case(case_id).state == state
+        last = district.ledger(case_id)[-1]
+        assert (last.from_state, last.to_state, last.actor) == (state.value, state.value, "inspector")
+        assert "passed only part of the duties (sanitation, order not inspected)" in last.reason
+        assert (last.data["inspection"], last.data["not_inspected"]) == (partial.id, ["sanitation", "order"])
+    assert rows(district)[-1].resolved == []
+    two = inspect(district, {Duty.sanitation: True, Duty.greenery: True})
+    assert two.resolved == [] and two.not_inspected == ["order"] and district.case(failed).state == S.detected
+    full = inspect(district, ALL_PASS)
+    assert full.resolved == [failed, reported] and full.not_inspected == []
+
+
+def test_a_shop_on_the_register_is_done_when_its_own_duties_pass(district):
+    with Session(district.engine) as s, s.begin():
+        s.add(ShopRow(id="reg-1", name="Corner Store", party_id="p-1", party_name="Zhao Lei", contact_phone="138",
+                      duties=["order", "sanitation"], created_at=T0, updated_at=T0))  # fmt: skip
+    failed = inspect(district, {Duty.order: False}).case_id
+    partial = inspect(district, {Duty.order: True, Duty.greenery: True})  # greenery is not this shop's duty
+    assert partial.resolved == [] and partial.not_inspected == ["sanitation"]
+    assert district.case(failed).state == S.detected
+    done = inspect(district, {Duty.order: True, Duty.sanitation: True})  # all it keeps: greenery is not asked
+    assert done.resolved == [failed] and done.not_inspected == [] and district.case(failed).state == S.resolved
 
 
 def test_bad_inspections_are_refused_and_leave_nothing_behind(district):

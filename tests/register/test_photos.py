@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from frontage.config import ReportLimits
-from register.photos import MAX_SIDE, PhotoRefused, clean_photo, sniff, store_photo
+from register import photos
+from register.photos import MAX_PIXELS, MAX_SIDE, PhotoRefused, clean_photo, decode_scale, sniff, store_photo
 
 LIMITS = ReportLimits(max_photo_bytes=300_000, min_photo_side=64)
 GPS = {1: "N", 2: (39.0, 54.0, 27.0), 3: "E", 4: (116.0, 23.0, 1.0)}
@@ -126,6 +127,39 @@ def _png_header(w: int, h: int) -> bytes:
 def test_not_a_real_picture_is_422(data, why):
     err = refused(data)
     assert err.status == 422 and why in err.reason
+
+
+def test_a_claimed_30_megapixels_is_refused_from_the_header_without_decoding(monkeypatch):
+    """A few kB of uniform PNG can claim 30 MP (90 MB decoded): refused before any decoding."""
+    assert MAX_PIXELS <= 25_000_000
+
+    def no_decoding(*args):
+        raise AssertionError("decoded a photo the header already refuses")
+
+    monkeypatch.setattr(photos.cv2, "imdecode", no_decoding)
+    err = refused(_png_header(6_000, 5_000))
+    assert err.status == 422 and "too large" in err.reason and "25,000,000" in err.reason
+
+
+def test_a_large_photo_is_decoded_at_reduced_size(monkeypatch):
+    """The long side at least twice what is stored: JPEG decodes at 1/2, 1/4 or 1/8 size (EXIF orientation kept)."""
+    assert decode_scale(4_000, 3_000, LIMITS) == (1, cv2.IMREAD_COLOR)  # 4000 < 2 * 2560
+    assert decode_scale(6_000, 4_000, LIMITS) == (2, cv2.IMREAD_REDUCED_COLOR_2)
+    assert decode_scale(21_000, 1_000, LIMITS) == (8, cv2.IMREAD_REDUCED_COLOR_8)
+    assert decode_scale(21_000, 200, LIMITS) == (2, cv2.IMREAD_REDUCED_COLOR_2)  # the short side keeps 64 px
+    flags = []
+    real = cv2.imdecode
+
+    def spy(buf, flag):
+        flags.append(flag)
+        return real(buf, flag)
+
+    monkeypatch.setattr(photos, "MAX_SIDE", 100)  # a small stand-in for 2560, so the test photo stays small
+    monkeypatch.setattr(photos.cv2, "imdecode", spy)
+    out = clean_photo(jpeg_with_exif(320, 480, orientation=6), ReportLimits(max_photo_bytes=2_000_000))
+    assert flags == [cv2.IMREAD_REDUCED_COLOR_4]  # 480 >= 4 * 100 and 320 >= 4 * 64
+    monkeypatch.setattr(photos.cv2, "imdecode", real)
+    assert real(np.frombuffer(out, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (100, 67)  # rotated, then scaled
 
 
 def test_sniff_reads_magic_bytes_only():

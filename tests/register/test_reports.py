@@ -1,11 +1,13 @@
 """Citizen reports on SQLite and PostgreSQL: a report becomes a `reported` case that runs like a camera case once
 an operator confirms it; repeats of an open problem are linked, not multiplied; limits per client and per shop
-answer 429 until the window has passed; the text is stored verbatim and the client only as a digest."""
+answer 429 until the window has passed, and every attempt past the limit counts, refused photos too; the text is
+stored verbatim and the client only as a keyed digest."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,6 +35,7 @@ from register.reports import (
     report_status,
     submit_report,
 )
+from register.signboards import signing_key
 
 S = CaseState
 T0 = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
@@ -142,7 +145,10 @@ def test_a_report_opens_a_reported_citizen_case_with_its_photo_and_verbatim_text
     (report,) = district.reports()
     assert report.description == XSS  # verbatim: escaping is each page's job when it shows it
     assert report.contact == "138 0000 0000" and report.case_id == case.id and report.photo == case.snapshot
-    assert report.client == hashlib.sha256(b"203.0.113.9").hexdigest()  # the address itself is not stored
+    # neither the address nor its plain SHA-256 (a sweep of IPv4 reverses that): an HMAC under the district's key
+    key = hmac.new(signing_key(district.engine, district.cfg), b"frontage-client", hashlib.sha256).digest()
+    assert report.client == hmac.new(key, b"203.0.113.9", hashlib.sha256).hexdigest() and len(report.client) == 64
+    assert report.client != hashlib.sha256(b"203.0.113.9").hexdigest() and "203.0.113.9" not in report.client
     opening = district.ledger(case.id)[0]
     assert (opening.to_state, opening.actor) == ("reported", "citizen")
     assert opening.data["report"] == receipt.tracking_code and "138" not in str(opening.data)  # no contact in ledger
@@ -241,13 +247,30 @@ BAD = [
 
 
 def test_bad_reports_are_refused_with_a_reason_and_leave_nothing_behind(district):
-    for kwargs, status, why in BAD:  # one store for all (a fresh PostgreSQL database per case costs a second)
+    # one store for all (a fresh PostgreSQL database per case costs a second), one client each (no 429 between them)
+    for i, (kwargs, status, why) in enumerate(BAD):
         with pytest.raises(ReportRefused) as info:
-            district.report(**kwargs)
+            district.report(**{"client": f"10.9.0.{i}", **kwargs})
         assert (info.value.status, why in info.value.reason) == (status, True), (kwargs, info.value.reason)
     assert district.cases() == [] and district.reports() == []
     assert not list(district.snaps.glob("**/*.jpg"))
-    assert len(district.limiter.clients) == 0  # refusals cost no quota
+    # refused before the limit check (bad fields): free; past it (the photo refusals) each one counted
+    assert len(district.limiter.clients) == 3
+
+
+def test_refused_photos_count_against_the_limit_and_the_limit_stops_decoding(district, monkeypatch):
+    blank = cv2.imencode(".png", np.zeros((100, 100, 3), np.uint8))[1].tobytes()
+    for _ in range(2):  # per_client: 2
+        with pytest.raises(ReportRefused) as info:
+            district.report(client="10.6.6.6", image=blank)
+        assert (info.value.status, "blank" in info.value.reason) == (422, True)
+    decoded = []
+    monkeypatch.setattr("register.reports.clean_photo", lambda data, limits: decoded.append(data))
+    with pytest.raises(ReportRefused) as info:
+        district.report(client="10.6.6.6", image=blank)
+    assert info.value.status == 429 and "too many reports from you" in info.value.reason
+    assert decoded == []  # refused before its photo was looked at
+    assert district.reports() == [] and district.cases() == []
 
 
 def test_status_is_public_safe_and_the_code_reads_aloud(district):
@@ -294,8 +317,25 @@ def test_the_limiter_takes_the_configured_limits():
     lim.check("a", "s", T0 + dt.timedelta(seconds=60))
 
 
+def test_simultaneous_attempts_cannot_slip_past_the_limit():
+    lim = RateLimiter(ReportLimits(per_client=2, per_shop=100, window_s=60))
+    barrier = threading.Barrier(8)
+
+    def attempt(_: int) -> bool:
+        barrier.wait()
+        try:
+            lim.admit("a", "s", T0)
+        except ReportRefused:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(attempt, range(8))) == [False] * 6 + [True] * 2
+
+
 def test_simultaneous_reports_of_one_problem_open_one_case(district):
     """API worker threads (and, on PostgreSQL, processes) race on "is a case open? else open one"."""
+    district.limiter = RateLimiter(ReportLimits(per_client=2, per_shop=6, window_s=600))  # six reports of one shop
     barrier = threading.Barrier(6)
 
     def send(i: int):
