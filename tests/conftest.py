@@ -11,6 +11,22 @@ import pytest
 
 from frontage.assets import missing_assets_message, shared_weights
 
+# Tests that measure real time or CPU (live RTSP cameras, kill -9 drills, benchmarks' smoke runs): they run on
+# their own (`-m serial`), after the rest has run two at a time (`-n 2 -m "not serial"`), so nothing else
+# competes with them for the two cores.
+SERIAL = (
+    "tests/detector/test_live.py", "tests/detector/test_reader_outages.py", "tests/detector/test_readers.py",
+    "tests/test_kill9.py", "tests/test_live_service.py", "tests/test_live_traffic.py", "tests/bench/",
+    "tests/frontage/test_threadcpu.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        if Path(str(item.path)).relative_to(root).as_posix().startswith(SERIAL):
+            item.add_marker(pytest.mark.serial)
+
 
 def _missing(reason: str):
     if os.environ.get("FRONTAGE_REQUIRE_ASSETS") == "1":
