@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,12 @@ class YoloDetector:
         self.imgsz = int(getattr(self.model, "overrides", {}).get("imgsz") or cfg.imgsz)
         self.batchable = not exported  # exports here have a fixed batch of 1
         self.backend = "ultralytics"
+
+    def keeping(self, classes: set[str]) -> YoloDetector:
+        """The same loaded model, reporting only `classes` (a shallow copy: no second model in memory)."""
+        other = copy.copy(self)
+        other._keep = set(classes)
+        return other
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """One model call for a batch of BGR frames. Graphs with a fixed batch of 1, like the shared ONNX

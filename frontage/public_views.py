@@ -9,7 +9,6 @@ frame for the people (the loaded model, asked for people only): about one call i
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,8 +60,7 @@ def people_finder(detector, rule_classes: set[str]) -> Callable[[np.ndarray], li
     asks the same loaded model for people only (a shallow copy: no second model in memory)."""
     if PERSON in rule_classes:
         return None
-    only_people = copy.copy(detector)
-    only_people._keep = {PERSON}
+    only_people = detector.keeping({PERSON})
 
     def find(image: np.ndarray) -> list[Box]:
         return [d.xyxy for d in only_people.detect([image])[0] if d.cls == PERSON]
