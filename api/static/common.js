@@ -30,3 +30,14 @@ async function authorizedFetch(path, options = {}) {
   }
   return res;
 }
+
+// The sign-in form keeps the token for this tab and starts the page; "Sign out" calls the page's signOut().
+function wireSignIn(start) {
+  $("login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+    $("token").value = "";
+    start();
+  });
+  $("signout").addEventListener("click", () => signOut());
+}

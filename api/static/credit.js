@@ -218,13 +218,7 @@ async function start() {
 }
 
 function wire() {
-  $("login-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
-    $("token").value = "";
-    start();
-  });
-  $("signout").addEventListener("click", () => signOut());
+  wireSignIn(start);
   $("refresh").addEventListener("click", () => refresh().catch((e) => say(e.message, true)));
   $("recompute").addEventListener("click", () => recompute().catch((e) => say(e.message, true)));
   $("filter").addEventListener("submit", (e) => {

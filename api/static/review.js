@@ -231,13 +231,7 @@ async function start() {
 }
 
 function wire() {
-  $("login-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
-    $("token").value = "";
-    start();
-  });
-  $("signout").addEventListener("click", () => signOut());
+  wireSignIn(start);
   $("refresh").addEventListener("click", () => start());
   $("confirm").addEventListener("click", () => {
     act("confirm", $("note").value).then(() => { $("note").value = ""; }).catch((e) => say(e.message, true));
