@@ -58,6 +58,9 @@ class CaseRow(Base):
     kind: Mapped[str] = mapped_column(String(40), index=True)
     # camera | citizen | inspector (frontage.config.CaseSource); non-camera cases have camera_id "".
     source: Mapped[str] = mapped_column(String(20), index=True, server_default="camera", default="camera")
+    # The responsible party when the case opened (the register's party_id, else the shop id): credit stays with
+    # whoever held the shop then, even after it changes hands. Null on cases from before the register.
+    party_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     object_class: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(20), index=True)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ class ShopCard:
     party_name: str = ""
     webhook: str = ""
     mqtt_topic: str = ""
+    party_id: str = ""  # the register's responsible party; "" when only the config knows the shop
 
     @classmethod
     def of(cls, shop: Shop) -> ShopCard:

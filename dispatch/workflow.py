@@ -123,6 +123,11 @@ class Workflow:
                 raise
             return card
 
+    def party(self, shop_id: str) -> str:
+        """The shop's responsible party now: the register's, else the shop itself."""
+        card = self.shops(shop_id) if self.shops is not None else None
+        return card.party_id if card is not None and card.party_id else shop_id
+
     def deadline(self, case: CaseRow):
         return self.cfg.deadline(case.shop_id, CaseKind(case.kind), CaseSource(case.source))
 
@@ -158,6 +163,7 @@ class Workflow:
             box=[],
             snapshot=snapshot,
             updated_at=at,
+            party_id=self.party(shop_id),
         )
         session.add(case)
         session.flush()
@@ -174,6 +180,7 @@ class Workflow:
 
     def case_opened(self, session: Session, case: CaseRow, at: dt.datetime) -> None:
         kind = RuleKind(case.kind)
+        case.party_id = self.party(case.shop_id)
         session.add(
             CaseEventRow(
                 case_id=case.id,

@@ -83,6 +83,7 @@ class InspectionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     shop_id: Mapped[str] = mapped_column(String(100), index=True)
     inspector: Mapped[str] = mapped_column(String(100))
+    party_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the shop's party at the visit
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     results: Mapped[dict] = mapped_column(JSON)  # duty -> "pass" | "fail"
     passed: Mapped[bool] = mapped_column()

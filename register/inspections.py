@@ -25,6 +25,7 @@ from frontage.config import CaseKind, CaseSource, Config, Duty
 from register.db import InspectionRow, ShopRow
 from register.photos import PhotoRefused, clean_photo, store_photo
 from register.problem_lock import problem_session
+from register.shops import party_of
 
 MAX_NOTE = 2000
 FAIL_OPEN_STATES = (CaseState.reported, CaseState.detected, CaseState.reminded, CaseState.escalated)
@@ -109,7 +110,8 @@ def _record(engine: Engine, workflow: Workflow, shop_id: str, inspector: str, du
     with problem_session(engine, shop_id, CaseKind.inspection_failed.value) as s:
         missing = [d.value for d in shop_duties(s, shop_id) if d not in duties]
         row = InspectionRow(
-            shop_id=shop_id, inspector=inspector, at=now, passed=passed, note=note, photo=photo, resolved=[],
+            shop_id=shop_id, party_id=party_of(s, shop_id), inspector=inspector, at=now, passed=passed, note=note,
+            photo=photo, resolved=[],
             results={d.value: "pass" if ok else "fail" for d, ok in duties.items()},
         )  # fmt: skip
         s.add(row)

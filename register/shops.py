@@ -329,6 +329,7 @@ def card(record: ShopRecord) -> ShopCard:
         lon=record.lon,
         party_kind=record.party_kind.value,
         party_name=record.party_name,
+        party_id=record.party_id,
     )
 
 

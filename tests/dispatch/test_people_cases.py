@@ -15,7 +15,9 @@ from frontage.config import CaseKind, CaseSource, parse_config
 from tests.dispatch.test_workflow import CFG, T0, Box
 
 S = CaseState
-REGISTER = {"reg-9": ShopCard(id="reg-9", name="Corner Store", address="9 Side St", party_name="Zhao Lei")}
+REGISTER = {
+    "reg-9": ShopCard(id="reg-9", name="Corner Store", address="9 Side St", party_name="Zhao Lei", party_id="P-9")
+}
 DAY = 86400
 
 
@@ -120,3 +122,10 @@ def test_case_rows_keep_their_source(box):
     with Session(box.engine) as s:
         assert [s.get(CaseRow, i).source for i in ids] == ["citizen", "inspector"]
     assert dt.timedelta(0) == box.case(ids[0]).opened_at - T0
+
+
+def test_each_case_keeps_the_party_that_held_the_shop_when_it_opened(box):
+    people = _open(box, CaseSource.citizen)
+    camera = box.violation(30)
+    assert box.case(people).party_id == "P-9"  # the register's party
+    assert box.case(camera).party_id == "shop-a"  # a shop only the config knows answers for itself

@@ -12,13 +12,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dispatch.db import make_engine
-from dispatch.directory import ShopCard
 from dispatch.lifecycle import Actor
 from dispatch.workflow import Action, Workflow
 from frontage.clock import ManualClock
 from frontage.config import CaseKind, CaseSource, CreditConfig, parse_config
 from register.db import CreditScoreRow, PartyEventRow, ShopRow
 from register.lists import explain, lists, recompute
+from register.shops import edit, shop_lookup
 from tests.register.credit_seed import P1_NOW, P1_SCORE, T0, H, add_case, add_inspection, add_shop, seed_party_p1
 
 CFG = parse_config({})
@@ -166,9 +166,10 @@ def test_red_straight_to_black_and_a_party_leaving_the_register(engine):
 
 def test_ledger_written_by_the_workflow(engine):
     clock = ManualClock(T0)
-    wf = Workflow(engine, CFG, clock, shops=lambda shop_id: ShopCard(id=shop_id, name=f"Shop {shop_id}"))
+    wf = Workflow(engine, CFG, clock, shops=shop_lookup(engine))
     with Session(engine) as s, s.begin():
         add_shop(s, "w1", "w")
+    with Session(engine) as s, s.begin():
         inspected = wf.open_case(s, shop_id="w1", kind=CaseKind.inspection_failed, source=CaseSource.inspector,
                                  actor=Actor.inspector, reason="goods on the pavement", at=T0).id  # fmt: skip
         reported = wf.open_case(s, shop_id="w1", kind=CaseKind.litter, source=CaseSource.citizen,
@@ -213,3 +214,28 @@ def test_two_recomputes_at_once_write_each_list_change_once(engine):
     assert errors == []
     assert [e.kind for e in events(engine, "p1")] == ["entered_black"]
     assert len(scores(engine)) == 301
+
+
+def test_a_shop_that_changes_hands_leaves_its_past_with_the_party_that_made_it(engine):
+    """Party a let goods pile up at shop h1 and ignored it; the shop is sold to party b. b's record starts clean,
+    a's keeps the escalation; b's own later case is b's."""
+    clock = ManualClock(T0)
+    wf = Workflow(engine, CFG, clock, shops=shop_lookup(engine))
+    with Session(engine) as s, s.begin():
+        add_shop(s, "h1", "a")
+    with Session(engine) as s, s.begin():
+        old = wf.open_case(s, shop_id="h1", kind=CaseKind.inspection_failed, source=CaseSource.inspector,
+                           actor=Actor.inspector, reason="goods on the pavement", at=T0).id  # fmt: skip
+    wf.act(old, Action.escalate, Actor.operator, "ignored")
+    clock.set(T0 + 2 * H)
+    edit(engine, "h1", {"party_id": "b", "party_name": "New Owner Ltd"}, "otto", clock.now())
+    with Session(engine) as s, s.begin():
+        new = wf.open_case(s, shop_id="h1", kind=CaseKind.inspection_failed, source=CaseSource.inspector,
+                           actor=Actor.inspector, reason="litter", at=clock.now()).id  # fmt: skip
+    at = T0 + 3 * H
+    assert {c.case_id for c in explain(engine, CFG, "a", at).contributions} == {old}
+    assert {c.case_id for c in explain(engine, CFG, "b", at).contributions} == {new}
+    recompute(engine, CFG, at)
+    with Session(engine) as s:
+        scores = dict(s.execute(select(CreditScoreRow.party_id, CreditScoreRow.score)).all())
+    assert scores["a"] == 100 - 4 - 8 and scores["b"] == 100 - 4

@@ -157,7 +157,7 @@ def test_config_shops_go_on_the_register_and_the_workflow_finds_register_shops(e
         assert shops.party_of(s, "nowhere") == "nowhere"
     wf = Workflow(engine, cfg, ManualClock(T1), shops=shops.shop_lookup(engine))
     assert wf.shop("S00005") == ShopCard(
-        id="S00005", name="Shop 5", address="5 Side St", lat=31.2, lon=121.5, party_name="Li Wei"
+        id="S00005", name="Shop 5", address="5 Side St", lat=31.2, lon=121.5, party_name="Li Wei", party_id="S00005"
     )
     assert wf.shop("cfg-1").name == "Corner Café"  # the config's card wins (it has the reminder channels)
     with pytest.raises(KeyError):
