@@ -133,33 +133,56 @@ def party_shops(session: Session, party_ids: list[str]) -> dict[str, list[ShopRo
     return out
 
 
-def entered_since(session: Session, party_ids: list[str], name: str) -> dict[str, dt.datetime]:
-    """When each party last entered list `name`."""
+def entered_since(
+    session: Session, party_ids: list[str], name: str, at: dt.datetime | None = None
+) -> dict[str, dt.datetime]:
+    """When each party last entered list `name` (by `at`, when given)."""
     out: dict[str, dt.datetime] = {}
     for i in range(0, len(party_ids), 500):
-        rows = session.execute(
-            select(PartyEventRow.party_id, PartyEventRow.at)
-            .where(PartyEventRow.party_id.in_(party_ids[i : i + 500]), PartyEventRow.kind == f"entered_{name}")
-            .order_by(PartyEventRow.at, PartyEventRow.id)
+        query = select(PartyEventRow.party_id, PartyEventRow.at).where(
+            PartyEventRow.party_id.in_(party_ids[i : i + 500]), PartyEventRow.kind == f"entered_{name}"
         )
-        out.update(dict(rows.all()))
+        if at is not None:
+            query = query.where(PartyEventRow.at <= at)
+        out.update(dict(session.execute(query.order_by(PartyEventRow.at, PartyEventRow.id)).all()))
     return out
 
 
-def lists(engine: Engine, street: str | None = None) -> tuple[list[ListEntry], list[ListEntry]]:
-    """The red list (best first) and the black list (worst first), as the last recompute left them; with a
-    street, only the parties with a shop on it (and only those shops)."""
+def standing_at(session: Session, name: str, at: dt.datetime) -> list[tuple[str, float]]:
+    """The parties on list `name` at `at`, from the party ledger (the last entering or leaving by then decides),
+    each with the score it entered with."""
+    last: dict[str, tuple[str, float]] = {}
+    rows = session.execute(
+        select(PartyEventRow.party_id, PartyEventRow.kind, PartyEventRow.score)
+        .where(PartyEventRow.at <= at, PartyEventRow.kind.in_([f"entered_{name}", f"left_{name}"]))
+        .order_by(PartyEventRow.at, PartyEventRow.id)
+    )
+    for party, kind, points in rows:
+        last[party] = (kind, points)
+    return [(party, points) for party, (kind, points) in last.items() if kind == f"entered_{name}"]
+
+
+def lists(
+    engine: Engine, street: str | None = None, at: dt.datetime | None = None
+) -> tuple[list[ListEntry], list[ListEntry]]:
+    """The red list (best first) and the black list (worst first), as the last recompute left them, or as they
+    stood at `at` (a month's report: the party ledger says who was on which list then, with the score each
+    entered with); with a street, only the parties with a shop on it (and only those shops)."""
     out: dict[str, list[ListEntry]] = {}
     with Session(engine) as s:
         for name in LISTS:
-            order = CreditScoreRow.score.desc() if name == "red" else CreditScoreRow.score.asc()
-            scored = s.execute(
-                select(CreditScoreRow.party_id, CreditScoreRow.score)
-                .where(CreditScoreRow.standing == name)
-                .order_by(order, CreditScoreRow.party_id)
-            ).all()
+            if at is None:
+                order = CreditScoreRow.score.desc() if name == "red" else CreditScoreRow.score.asc()
+                scored = s.execute(
+                    select(CreditScoreRow.party_id, CreditScoreRow.score)
+                    .where(CreditScoreRow.standing == name)
+                    .order_by(order, CreditScoreRow.party_id)
+                ).all()
+            else:
+                sign = -1 if name == "red" else 1
+                scored = sorted(standing_at(s, name, at), key=lambda ps: (sign * ps[1], ps[0]))
             ids = [p for p, _ in scored]
-            shops, since = party_shops(s, ids), entered_since(s, ids, name)
+            shops, since = party_shops(s, ids), entered_since(s, ids, name, at)
             entries = []
             for party, value in scored:
                 own = [r for r in shops[party] if street is None or r.street == street]

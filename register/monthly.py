@@ -100,7 +100,7 @@ def build_report(engine: Engine, cfg: Config, month: str, street: str | None, no
     start, end = month_bounds(month, cfg.tz)
     with Session(engine) as s:
         stats = case_stats(s, start, end, street=street)
-    red, black = lists(engine, street)
+    red, black = lists(engine, street, at=min(end, now))  # the lists as they stood at the month's end
     return MonthlyReport(month, street, cfg.district.name, cfg.timezone, start, end, stats, red, black, now)
 
 

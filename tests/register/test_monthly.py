@@ -131,3 +131,16 @@ def test_report_and_credit_commands(engine, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["credit", "recompute", "--db", db, "--at", "yesterday"])
     assert "not an ISO 8601 time" in capsys.readouterr().err
+
+
+def test_each_month_shows_the_lists_as_they_stood_at_its_end(engine):
+    """p1 is on the black list from 12 November (the fixture's recompute). A lenient threshold on 3 December
+    takes it off: November's report still names it, December's does not, and a report asked for in the middle
+    of a month shows the lists as they stand then."""
+    december = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
+    recompute(engine, parse_config({"district": {"credit": {"black_at": 50}}}), december)
+    later = dt.datetime(2027, 1, 10, tzinfo=dt.UTC)
+    assert [e.party_id for e in build_report(engine, CFG, "2026-11", None, later).black] == ["p1"]
+    assert build_report(engine, CFG, "2026-12", None, later).black == []
+    assert build_report(engine, CFG, "2026-10", None, later).black == []  # not on it yet at October's end
+    assert [e.party_id for e in build_report(engine, CFG, "2026-12", None, december - H).black] == ["p1"]
