@@ -160,7 +160,14 @@ def list_reports(
     return ReportPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def _photo(stored: str | None, ctx: AppContext, what: str) -> Response:
+def _photo(ctx: AppContext, model: type[CitizenReportRow] | type[InspectionRow], row_id: int, what: str) -> Response:
+    """The stored photo of a report or an inspection: 404 when there is no such row or it has no photo."""
+    what = f"{what} {row_id}"
+    with Session(ctx.engine) as s:
+        row = s.get(model, row_id)
+        if row is None:
+            raise HTTPException(404, f"no {what}")
+        stored = row.photo
     path = _snapshot_file(stored, ctx.snapshot_dir) if stored else None
     if path is None:
         raise HTTPException(404, f"{what} has no photo")
@@ -177,12 +184,7 @@ JPEG = {200: {"content": {"image/jpeg": {}}, "description": "The photo, re-encod
     summary="Staff: a citizen report's photo",
 )
 def get_report_photo(report_id: RowId, ctx: Ctx, who: Staff) -> Response:
-    with Session(ctx.engine) as s:
-        row = s.get(CitizenReportRow, report_id)
-        if row is None:
-            raise HTTPException(404, f"no report {report_id}")
-        stored = row.photo
-    return _photo(stored, ctx, f"report {report_id}")
+    return _photo(ctx, CitizenReportRow, report_id, "report")
 
 
 # --- inspectors ----------------------------------------------------------------------------------------------
@@ -287,9 +289,4 @@ def list_inspections(
     summary="An inspection's photo",
 )
 def get_inspection_photo(inspection_id: RowId, ctx: Ctx, who: InspectionReader) -> Response:
-    with Session(ctx.engine) as s:
-        row = s.get(InspectionRow, inspection_id)
-        if row is None:
-            raise HTTPException(404, f"no inspection {inspection_id}")
-        stored = row.photo
-    return _photo(stored, ctx, f"inspection {inspection_id}")
+    return _photo(ctx, InspectionRow, inspection_id, "inspection")
