@@ -5,6 +5,8 @@ where a missing asset is a failure: the tests that matter must not skip there.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,25 +69,33 @@ def postgres_server():
         yield url
 
 
+@contextmanager
+def fresh_postgres_database(server: str) -> Iterator[str]:
+    """A new, empty database on the throwaway cluster, dropped (connections and all) afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A fresh, empty database of each kind the central store runs on."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'frontage.db'}"
         return
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    server = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{server}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

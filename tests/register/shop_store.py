@@ -6,16 +6,16 @@ Use: `from tests.register.shop_store import engine_fixture, store_fixture  # noq
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from dispatch.db import make_engine
 from register.db import ShopHistoryRow, ShopRow
+from tests.conftest import fresh_postgres_database
 
 
 @pytest.fixture(name="store", scope="module", params=["sqlite", "postgresql"])
@@ -26,17 +26,10 @@ def store_fixture(request, tmp_path_factory) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    server = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(f"{server}/{name}")
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(name="engine")
