@@ -19,8 +19,8 @@ router = APIRouter()
 
 
 @router.get("/me", response_model=MeOut, responses=errors(401), tags=["meta"], summary="Who this token is")
-def me(who: CurrentPrincipal) -> MeOut:
-    return MeOut(name=who.name, role=who.role, shop_id=who.shop_id)
+def me(who: CurrentPrincipal, ctx: Ctx) -> MeOut:
+    return MeOut(name=who.name, role=who.role, shop_id=who.shop_id, timezone=ctx.cfg.timezone)
 
 
 @router.get(

@@ -202,6 +202,7 @@ class MeOut(BaseModel):
     name: str = Field(description="The token holder, as written into the ledger.")
     role: Role
     shop_id: str | None = Field(description="The merchant's shop; null for operators and admins.")
+    timezone: str = Field(description="The deployment's IANA timezone: pages show every time in it.")
 
 
 class HealthOut(BaseModel):
