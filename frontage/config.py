@@ -622,6 +622,52 @@ class DistrictConfig(Strict):
         return v
 
 
+TILE_HOST = re.compile(r"^(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")  # a host; {s}. as its first label at most
+
+
+class ConsoleConfig(Strict):
+    """The operator console's settings that are not about cameras or cases: the district map's background."""
+
+    map_tiles_url: str = Field(
+        "",
+        description="Tile URL template for the district map (e.g. https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"
+        "). Empty (the default, an offline box): the shops are drawn on a plain background. Only the /map page may "
+        "load images from its origin.",
+    )
+    map_attribution: str = Field(
+        "", description="The tiles' attribution, shown in the map's corner (HTML allowed: it comes from the config)."
+    )
+    map_center: tuple[float, float] | None = Field(
+        None, description="[lat, lon] the map opens on; default: fit to the shops that have a position."
+    )
+    map_zoom: int = Field(15, ge=0, le=22, description="The zoom the map opens at when map_center is given.")
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tiles(cls, v: str) -> str:
+        if not v:
+            return v
+        m = re.match(r"^(https?)://([^/]+)/", v)
+        if m is None or not TILE_HOST.match(m.group(2)):
+            raise ValueError("map_tiles_url must be http(s)://host/...; only {s}. may stand before the host")
+        if not all(part in v for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("map_tiles_url must hold {z}, {x} and {y}")
+        return v
+
+    @field_validator("map_center")
+    @classmethod
+    def _center(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
+            raise ValueError("map_center must be [lat, lon] with lat in [-90, 90] and lon in [-180, 180]")
+        return v
+
+    @property
+    def map_tiles_origin(self) -> str:
+        """The origin the tiles come from, for the /map page's CSP (a {s} subdomain becomes a wildcard)."""
+        m = re.match(r"^(https?://[^/]+)/", self.map_tiles_url)
+        return m.group(1).replace("{s}.", "*.") if m else ""
+
+
 class Config(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA timezone for active hours and reports.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Model and sampling.")
@@ -635,6 +681,9 @@ class Config(Strict):
     district: DistrictConfig = Field(
         default_factory=DistrictConfig,
         description="The district's loop (`frontage serve`): signboards, citizen reports, inspections, credit.",
+    )
+    console: ConsoleConfig = Field(
+        default_factory=ConsoleConfig, description="The operator console: the district map's tiles."
     )
     dwell_checkpoint_s: float = Field(
         2.0,
