@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from pydantic import AwareDatetime, BeforeValidator
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import CurrentPrincipal, Principal
@@ -20,6 +20,7 @@ from dispatch.db import CaseEventRow, CaseRow
 from dispatch.lifecycle import OPEN311_STATUS, CaseState, TransitionRefused
 from dispatch.workflow import Action, CaseNotFound
 from frontage.config import CaseKind, CaseSource, Role
+from register.db import ShopRow
 
 router = APIRouter(tags=["cases"])
 
@@ -101,6 +102,31 @@ def _utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
         raise invalid(("query", name), "datetime out of range once converted to UTC", value.isoformat()) from None
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_clause(q: str, ctx: AppContext) -> ColumnElement[bool] | None:
+    """Free text over what a person knows a case by: its number ("17" or "#17"), or its shop's id or name, from
+    the config or the register. None when there is nothing to search for."""
+    text = q.replace("\x00", "").strip()
+    if not text:
+        return None
+    folded = text.casefold()
+    pattern = f"%{_escape_like(folded)}%"
+    named = [shop.id for shop in ctx.cfg.shops if folded in shop.name.casefold() or folded in shop.id.casefold()]
+    clauses: list[ColumnElement[bool]] = [
+        func.lower(CaseRow.shop_id).like(pattern, escape="\\"),
+        CaseRow.shop_id.in_(select(ShopRow.id).where(func.lower(ShopRow.name).like(pattern, escape="\\"))),
+    ]
+    if named:
+        clauses.append(CaseRow.shop_id.in_(named))
+    number = text.removeprefix("#")
+    if number.isascii() and number.isdigit() and int(number) <= 2**62:
+        clauses.append(CaseRow.id == int(number))
+    return or_(*clauses)
+
+
 @router.get("/cases", response_model=CasePage, responses=errors(401), summary="List and filter cases, newest first")
 def list_cases(
     ctx: Ctx,
@@ -113,6 +139,10 @@ def list_cases(
     opened_from: Annotated[IsoDateTime | None, Query(description="Opened at or after (ISO 8601 with offset).")] = None,
     opened_to: Annotated[IsoDateTime | None, Query(description="Opened before (ISO 8601 with offset).")] = None,
     open_: Annotated[bool | None, Query(alias="open", description="Open311 open (true) or closed (false).")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Search: the case number (17 or #17), or part of the shop's id or name."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> CasePage:
@@ -131,6 +161,9 @@ def list_cases(
     for column, value in filters:
         if value is not None:
             where.append(column == value)
+    found = search_clause(q, ctx) if q is not None else None
+    if found is not None:
+        where.append(found)
     if start is not None:
         where.append(CaseRow.opened_at >= start)
     if end is not None:

@@ -51,11 +51,61 @@ def test_list_is_newest_first_with_total(world, client, auth):
         ({"opened_to": "2026-03-02T16:01:30+08:00"}, ["a_detected", "b_reminded", "a_reminded"]),  # 08:01:30 UTC
         ({"opened_from": "2026-03-02T08:00:40Z", "opened_to": "2026-03-02T08:02:00Z"}, ["a_detected", "b_reminded"]),
         ({"shop_id": "nowhere"}, []),
+        ({"source": "camera", "state": "dismissed"}, ["a_dismissed"]),
+        ({"source": "citizen"}, []),
     ],
 )
 def test_filters(world, client, auth, params, expected):
     page = get(client, auth, "/cases", **params)
     assert names(world, page) == expected and page["total"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("tea", ["b_escalated", "b_detected", "b_reminded"]),  # the config's shop name, any case
+        ("NOODLE house", ["a_dismissed", "a_resolved", "a_detected", "a_reminded"]),
+        ("shop-b", ["b_escalated", "b_detected", "b_reminded"]),  # part of the shop id
+        ("  ", ["a_dismissed", "b_escalated", "a_resolved", "b_detected", "a_detected", "b_reminded", "a_reminded"]),
+        ("%", []),  # LIKE's wildcards are plain characters
+        ("_", []),
+        ("noo\x00dle", ["a_dismissed", "a_resolved", "a_detected", "a_reminded"]),  # NUL dropped (PostgreSQL)
+    ],
+)
+def test_search_by_shop_name_or_id(world, client, auth, q, expected):
+    page = get(client, auth, "/cases", q=q)
+    assert names(world, page) == expected and page["total"] == len(expected)
+
+
+def test_search_by_case_number_and_with_other_filters(world, client, auth):
+    cid = world.ids["b_detected"]
+    for q in (str(cid), f"#{cid}"):
+        assert cid in [c["id"] for c in get(client, auth, "/cases", q=q)["items"]]
+    assert names(world, get(client, auth, "/cases", q=f"#{cid}")) == ["b_detected"]  # no shop id holds "#"
+    assert names(world, get(client, auth, "/cases", q="tea", state="detected")) == ["b_detected"]
+    assert get(client, auth, "/cases", "merchant-own", q="tea")["total"] == 0  # a merchant searches its own only
+    assert get(client, auth, "/cases", q=f"#{2**63}")["total"] == 0
+
+
+def test_search_finds_a_shop_only_the_register_knows(district_world, auth):
+    with TestClient(district_world.app()) as c:
+        page = get(c, auth, "/cases", q="corner store")
+    assert [i["id"] for i in page["items"]] == [district_world.ids["r_inspection"]]
+    assert page["items"][0]["shop_name"] == "Corner Store"
+
+
+@pytest.mark.parametrize(
+    ("params", "loc", "msg"),
+    [
+        ({"q": "x" * 201}, "q", "at most 200 characters"),
+        ({"opened_from": "2026-03-02T16:00"}, "opened_from", "UTC offset"),
+        ({"source": "drone"}, "source", "camera"),
+    ],
+)
+def test_bad_list_filters_are_422_with_the_reason(client, auth, params, loc, msg):
+    res = client.get("/cases", headers=auth("operator"), params=params)
+    error = res.json()["detail"][0]
+    assert res.status_code == 422 and error["loc"] == ["query", loc] and msg in error["msg"]
 
 
 def test_pages_walk_through_every_case_once(world, client, auth):
