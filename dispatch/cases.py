@@ -32,9 +32,10 @@ KIND_LABEL = {"illegal_parking": "illegal parking", "out_of_store_trading": "out
 class CaseRecorder:
     """Writes one case per violation: opened -> stored with a snapshot; cleared -> `cleared_at` and resolved.
 
-    Violation keys come from the zone engine (which prefixes them per run) and are unique in the store, so a
-    replayed event never makes a second case. Each new or cleared case also moves through the lifecycle
-    (ledger, reminder and escalation times) in the same transaction.
+    Violation keys come from the zone engine (which prefixes them per run, or per recording for a replay) and are
+    unique in the store, so a replayed event never makes a second case; the later events of a violation whose case
+    was already there (a recording replayed again) are not applied twice either. Each new or cleared case also
+    moves through the lifecycle (ledger, reminder and escalation times) in the same transaction.
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class CaseRecorder:
         self.polygons = polygons
         self.workflow = workflow
         self.case_ids: list[int] = []
+        self._replayed: set[str] = set()  # violations whose case an earlier run of the same recording recorded
 
     def handle(self, ev: ViolationEvent, start: dt.datetime, image: np.ndarray | None) -> int | None:
         """Apply one event; `start` is the wall time of t=0, `image` the frame the event came from.
@@ -71,6 +73,8 @@ class CaseRecorder:
             row = s.scalar(select(CaseRow).where(CaseRow.violation_key == key))
             if ev.type is EventType.opened:
                 if row is not None:
+                    self._replayed.add(key)
+                    self.case_ids.append(row.id)
                     return row.id  # replayed event: the case exists already
                 row = CaseRow(
                     violation_key=key,
@@ -92,6 +96,8 @@ class CaseRecorder:
             elif row is None:
                 log.warning("event %s for unknown violation %s ignored", ev.type, key)
                 return None
+            elif key in self._replayed and (ev.type is EventType.joined or row.cleared_at is not None):
+                return row.id  # already in the ledger from the first replay
             elif ev.type is EventType.joined:
                 at = start + dt.timedelta(seconds=ev.opened_t if ev.opened_t is not None else ev.t)
                 x0, y0, x1, y1 = (round(v) for v in ev.box)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -120,6 +121,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    _clean_demo(out)
     _show_reminders()
     print(f"rendering the demo street scenario into {out}/ ...")
     result = render(SCENARIOS["demo"], out)
@@ -148,6 +150,32 @@ def cmd_demo(a: argparse.Namespace) -> int:
         return _serve_api(cfg, db_url, out / "snapshots", out / "uploads")
     print("to review the cases in a browser: frontage demo --serve  (operator token: see configs/demo.yaml)")
     return 0
+
+
+DEMO_STORES = ("frontage.db", "dispatch.db")
+DEMO_STATE = (
+    *(f"{db}{end}" for db in DEMO_STORES for end in ("", "-wal", "-shm", "-journal")),
+    "report.json",
+    "snapshots",
+    "uploads",
+)
+
+
+def _clean_demo(out: Path) -> None:
+    """Each demo starts from a clean database: what an earlier demo left in `out` (its stores, evidence and
+    report) goes, so a second run shows the same cases, not copies linked as repeat offences."""
+    gone = []
+    for name in DEMO_STATE:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        gone.append(name)
+    if gone:
+        print(f"starting from a clean demo database (removed {', '.join(gone)} from {out}/)")
 
 
 def _serve_api(cfg, db_url: str, snapshots: Path, uploads: Path) -> int:

@@ -8,11 +8,11 @@ start + 10 min however long the replay took.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import resource
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,6 +74,16 @@ def recording_start(path: Path) -> dt.datetime:
         except (av.error.FFmpegError, IndexError, ValueError):
             pass
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
+
+
+def recording_key(path: Path, camera_id: str | None) -> str:
+    """The violation-key prefix of a replay: the recording's content (and the camera it stands for), so replaying
+    the same recording into the same store finds its cases instead of opening copies of them."""
+    digest = hashlib.sha256(f"{camera_id or ''}\0".encode())
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return "rec-" + digest.hexdigest()[:16]
 
 
 def pick_camera(cfg: Config, video: Path, camera_id: str | None) -> str:
@@ -172,7 +182,7 @@ def replay(
     wall0 = time.perf_counter()
     start = start or recording_start(path)
     clock = ManualClock(start)
-    zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
+    zones = ZoneEngine(cfg, key_prefix=recording_key(path, camera_id))
     engine = make_engine(db_url)
     events: list[dict] = []
 

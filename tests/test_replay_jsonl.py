@@ -129,17 +129,38 @@ def test_active_hours_in_the_configured_timezone(tmp_path):
     assert r["cases"] == []
 
 
-def test_same_recording_twice_gives_the_same_cases(tmp_path):
+def test_same_recording_twice_into_one_database_opens_no_second_case(tmp_path):
+    """A recording replayed again finds its cases: no copy, no "repeat offence" link, no ledger entry twice."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from dispatch.db import CaseEventRow, CaseRow, make_engine
+
     frames = every(90, lambda t: [("car", CAR_A)] * (10 <= t < 70) + [("chair", CHAIR_B)] * (t >= 20))
     cfg, dets = write_case(tmp_path, frames)
-    reports = []
+    db = f"sqlite:///{tmp_path / 'shared.db'}"  # both runs into one database
+    reports, ledgers = [], []
     for i in range(2):
         out = tmp_path / f"r{i}.json"
-        db = f"sqlite:///{tmp_path / 'shared.db'}"  # both runs into one database
         assert main(["replay", str(dets), "--config", str(cfg), "--report", str(out), "--db", db]) == 0
         reports.append(json.loads(out.read_text()))
+        with Session(engine := make_engine(db)) as s:
+            ledgers.append(s.execute(select(CaseEventRow.case_id, CaseEventRow.reason).order_by(CaseEventRow.id)).all())
+            cases = s.scalars(select(CaseRow)).all()
+            assert s.scalar(select(func.count()).select_from(CaseRow)) == 2
+            assert all(c.linked_case_id is None for c in cases)
+        engine.dispose()
     assert brief(reports[0]) == brief(reports[1]) != []
-    assert len({c["id"] for r in reports for c in r["cases"]}) == 4  # stored as separate cases
+    assert [c["id"] for c in reports[0]["cases"]] == [c["id"] for c in reports[1]["cases"]]
+    assert ledgers[1] == ledgers[0]
+
+    copy = tmp_path / "copy" / "dets.jsonl"  # the same recording under another name and mtime: still the same
+    copy.parent.mkdir()
+    copy.write_bytes(dets.read_bytes())
+    out = tmp_path / "r2.json"
+    assert main(["replay", str(copy), "--config", str(cfg), "--report", str(out), "--db", db,
+                 "--start", reports[0]["started_at"]]) == 0  # fmt: skip
+    assert [c["id"] for c in json.loads(out.read_text())["cases"]] == [c["id"] for c in reports[0]["cases"]]
 
 
 def test_unknown_camera_in_detections_is_a_clear_error(tmp_path, capsys):
