@@ -78,6 +78,12 @@ class CaseRow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Optimistic lock: two writers that read the same state cannot both move the case (StaleDataError).
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    # What it takes to redact the evidence for each audience (dispatch.privacy): the unannotated original frame's
+    # file, the subject's, people's and vehicles' boxes on it, the frontage polygon and the caption. Null on cases
+    # without a camera frame (citizens', inspectors') and on cases from before evidence privacy.
+    evidence: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # When retention (dispatch.retention) deleted the original and the snapshot; the row and ledger stay.
+    evidence_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -95,6 +101,19 @@ class CaseEventRow(Base):
     actor: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class EvidenceViewRow(Base):
+    """Who saw an unredacted original, when, and of which case: every view is written before it is served."""
+
+    __tablename__ = "evidence_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # the token's name
+    role: Mapped[str] = mapped_column(String(20))
+    what: Mapped[str] = mapped_column(String(20))  # "original"
 
 
 class OutboxRow(Base):
