@@ -7,7 +7,6 @@ the file, the key path and the reason (`ConfigError`), never later in the middle
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -17,10 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from shapely.geometry import Polygon
-from shapely.validation import explain_validity
 
 from frontage.coco import COCO_NAMES
+from frontage.polygons import OVERLAP_PX2, outside_vertices, overlap, shape_flaw
 
 NonNegSeconds = Annotated[float, Field(ge=0)]
 
@@ -235,16 +233,10 @@ class Frontage(Strict):
 
 
 def _check_polygon(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """A usable polygon: 3+ finite points, simple, with an area."""
-    if len(pts) < 3:
-        raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
-    if any(not (math.isfinite(x) and math.isfinite(y)) for x, y in pts):
-        raise ValueError("polygon coordinates must be finite numbers")
-    poly = Polygon(pts)
-    if not poly.is_valid:
-        raise ValueError(f"invalid polygon: {explain_validity(poly)}")
-    if poly.area < 1.0:
-        raise ValueError(f"degenerate polygon: area {poly.area:.3g} px² (points are collinear or repeated)")
+    """A usable polygon: 3+ finite points, simple, with an area (the zone editor checks the same rules)."""
+    flaw = shape_flaw(pts)
+    if flaw is not None:
+        raise ValueError(flaw.reason)
     return pts
 
 
@@ -589,6 +581,35 @@ class ReportLimits(Strict):
     max_text: int = Field(1000, gt=0, description="Longest description, in characters.")
 
 
+class ZonesConfig(Strict):
+    """How `frontage run` keeps its cameras' frontages in step with the zone editor: over HTTP, from this
+    process's own API or from the district's central one, so a saved edit reaches the cameras without a
+    restart, and the editor gets each camera's latest frame to draw on."""
+
+    url: str = Field(
+        "",
+        description="Base URL of the API that holds the zones (the central `frontage serve`, e.g. "
+        "https://console.example/). Empty: this process's own API.",
+    )
+    token: str = Field(
+        "",
+        description="Admin bearer token for `url`. Empty with the own API: the process makes itself a token it "
+        "alone knows. The FRONTAGE_ZONES_TOKEN environment variable overrides it.",
+    )
+    poll_s: float = Field(5.0, gt=0, le=3600, description="Seconds between two looks for a new zone version.")
+    snapshot_every_s: float = Field(
+        10.0, ge=0, description="Seconds between two frames pushed to the editor per camera; 0: none."
+    )
+    timeout_s: float = Field(5.0, gt=0, le=120, description="HTTP timeout of one request to the API.")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if v and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"expected an http:// or https:// URL, got {v!r}")
+        return v.rstrip("/")
+
+
 class DistrictConfig(Strict):
     """The district's loop around the cameras: signboards, citizen reports, inspections, credit and lists."""
 
@@ -685,6 +706,10 @@ class Config(Strict):
     console: ConsoleConfig = Field(
         default_factory=ConsoleConfig, description="The operator console: the district map's tiles."
     )
+    zones: ZonesConfig = Field(
+        default_factory=ZonesConfig,
+        description="`frontage run`: where the cameras' frontages come from after start (the zone editor's API).",
+    )
     dwell_checkpoint_s: float = Field(
         2.0,
         gt=0,
@@ -775,7 +800,7 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
     """Checks that span several parts of the config: references, frames, overlaps, class names."""
     problems: list[tuple[str, str]] = []
     cams = {c.id: c for c in cfg.cameras}
-    placed: dict[str, list[tuple[str, str, Polygon, bool]]] = {}
+    placed: dict[str, list[tuple[str, str, list[tuple[float, float]], bool]]] = {}
     for si, shop in enumerate(cfg.shops):
         for fi, fr in enumerate(shop.frontages):
             path = f"shops[{si}].frontages[{fi}]"
@@ -783,7 +808,7 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
             if cam is None:
                 problems.append((f"{path}.camera_id", f"unknown camera {fr.camera_id!r}; known: {sorted(cams)}"))
                 continue
-            outside = [(x, y) for x, y in fr.polygon if not (0 <= x <= cam.width and 0 <= y <= cam.height)]
+            outside = [fr.polygon[i] for i in outside_vertices(cam.width, cam.height, fr.polygon)]
             if outside:
                 problems.append(
                     (
@@ -791,14 +816,14 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
                         f"points {outside} lie outside camera {cam.id!r}'s {cam.width}x{cam.height} frame",
                     )
                 )
-            placed.setdefault(fr.camera_id, []).append((shop.id, path, Polygon(fr.polygon), fr.allow_overlap))
+            placed.setdefault(fr.camera_id, []).append((shop.id, path, fr.polygon, fr.allow_overlap))
     for items in placed.values():
         for i, (shop_a, path_a, poly_a, ok_a) in enumerate(items):
             for shop_b, path_b, poly_b, ok_b in items[i + 1 :]:
                 if shop_a == shop_b or ok_a or ok_b:
                     continue
-                area = poly_a.intersection(poly_b).area
-                if area > 1.0:
+                area, _ = overlap(poly_a, poly_b)
+                if area > OVERLAP_PX2:
                     problems.append(
                         (
                             f"{path_b}.polygon",

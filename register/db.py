@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, UTCDateTime
@@ -115,3 +115,20 @@ class PartyEventRow(Base):
     kind: Mapped[str] = mapped_column(String(30))  # entered_red | left_red | entered_black | left_black
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ZoneVersionRow(Base):
+    """One version of a camera's frontages, as the zone editor saved it (migration 0006). Version 1 is the
+    config's, put here on first start; each edit writes a whole new version, so every earlier one stays
+    readable and exportable. The camera ledger notes each saved edit (`zones_changed`)."""
+
+    __tablename__ = "zone_versions"
+    __table_args__ = (UniqueConstraint("camera_id", "version", name="uq_zone_versions_camera_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    frontages: Mapped[list] = mapped_column(JSON)  # [{shop_id, polygon: [[x, y], ...], allow_overlap}]
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["detector", "zones", "dispatch", "register", "api"]
 # The shared foundation every layer may use; it must import no layer itself.
-FOUNDATION = ["frontage.config", "frontage.clock", "frontage.coco", "frontage.threadcpu"]
+FOUNDATION = ["frontage.config", "frontage.clock", "frontage.coco", "frontage.threadcpu", "frontage.polygons"]
 
 
 def imported_modules(path: Path) -> set[str]:
