@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -42,9 +42,37 @@ def credit_page() -> FileResponse:
     return FileResponse(STATIC / "credit.html", media_type="text/html", headers=HEADERS)
 
 
+@router.get("/zones")
+def zones_page() -> FileResponse:
+    """The zone editor: a camera's frame with its frontage polygons, edited by admins, seen by operators."""
+    return FileResponse(STATIC / "zones.html", media_type="text/html", headers=HEADERS)
+
+
 @router.get("/favicon.svg")
 def favicon() -> Response:
     return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/insights")
+def insights_page() -> FileResponse:
+    """Statistics and the per-camera heat map."""
+    return FileResponse(STATIC / "insights.html", media_type="text/html", headers=HEADERS)
+
+
+def map_headers(tiles_origin: str) -> dict[str, str]:
+    """The page headers with the map tiles' origin (from the config) added to img-src: only the map page may
+    load images from anywhere but this server."""
+    if not tiles_origin:
+        return HEADERS
+    csp = HEADERS["Content-Security-Policy"].replace("img-src 'self' blob:", f"img-src 'self' blob: {tiles_origin}")
+    return HEADERS | {"Content-Security-Policy": csp}
+
+
+@router.get("/map")
+def map_page(request: Request) -> FileResponse:
+    """The district map of the shops (Leaflet); tiles from console.map_tiles_url, else a plain background."""
+    origin = request.app.state.ctx.cfg.console.map_tiles_origin
+    return FileResponse(STATIC / "map.html", media_type="text/html", headers=map_headers(origin))
 
 
 def mount_static(app: FastAPI) -> None:
