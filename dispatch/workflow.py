@@ -227,12 +227,14 @@ class Workflow:
             .limit(1)
         )
 
-    def case_cleared(self, session: Session, case: CaseRow, at: dt.datetime) -> None:
+    def case_cleared(self, session: Session, case: CaseRow, at: dt.datetime, reason: str = "") -> None:
+        """The camera sees the frontage cleared, or (`reason`) its frontage was redrawn without the object."""
         state = CaseState(case.state)
+        why = reason or f"camera {case.camera_id} sees the frontage cleared"
         if state in (S.detected, S.reminded):
-            transition(session, case, S.resolved, A.system, f"camera {case.camera_id} sees the frontage cleared", at)
+            transition(session, case, S.resolved, A.system, why, at)
         else:
-            ledger(session, case, A.system, f"camera {case.camera_id} sees the frontage cleared", at)
+            ledger(session, case, A.system, why, at)
 
     # --- timers -----------------------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ from enum import StrEnum
 
 from detector.types import Detection, Evidence
 from frontage.config import STATIC_OBJECT, Rule, RuleKind
-from zones.geometry import XYXY, Zone, assign_zone, ground_shift, iou, overlap_fraction
+from zones.geometry import XYXY, Zone, assign_zone, ground_shift, iou, is_inside, overlap_fraction
 from zones.hours import active_since
 from zones.situations import Situations
 
@@ -75,6 +75,7 @@ class ViolationEvent:
     opened_t: float | None = None
     cleared_t: float | None = None
     others: tuple[XYXY, ...] = ()  # the other objects of the same case in the frame (one_case_per_shop)
+    reason: str = ""  # why it cleared, when not because the object left (its frontage was redrawn)
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,24 @@ class DwellTracker:
             if c.rest is not None:
                 c.rest.box = move(c.rest.box)
             c.recent = deque((t, move(b), u, n) for t, b, u, n in c.recent)
+
+    def redraw(self, zones: Sequence[Zone], t: float, reason: str) -> list[ViolationEvent]:
+        """The camera's frontages were redrawn (the zone editor saved a new version). An object whose box no
+        longer stands in its shop's new frontage is forgotten, and its open case clears now with `reason`; one
+        still inside goes on unchanged: the same dwell, the same case. What stands outside every frontage now
+        counts for nothing; what stands in another shop's frontage starts its dwell there afresh."""
+        self.zones = [z for z in zones if z.camera_id == self.camera_id]
+        events: list[ViolationEvent] = []
+        keep: list[_Candidate] = []
+        for cand in self._cands:
+            if any(is_inside(cand.box, z, self.rule.presence) for z in self.zones if z.shop_id == cand.shop_id):
+                keep.append(cand)
+            elif cand.opened_t is not None:
+                events.append(self._event(EventType.cleared, cand, t, cleared_t=t, reason=reason))
+        self._cands = keep
+        if self.situations is not None:
+            events = self.situations.merge(events, self._resting_boxes)
+        return events
 
     # -- time and stillness -------------------------------------------------------------------------------------
 
@@ -511,7 +530,8 @@ class DwellTracker:
         if self.situations is not None:
             self.situations.restore(key, shop_id)
 
-    def _event(self, type_: EventType, c: _Candidate, t: float, cleared_t: float | None = None) -> ViolationEvent:
+    def _event(self, type_: EventType, c: _Candidate, t: float, cleared_t: float | None = None,
+               reason: str = "") -> ViolationEvent:  # fmt: skip
         return ViolationEvent(
             type=type_,
             key=c.key,
@@ -525,4 +545,5 @@ class DwellTracker:
             dwell_s=(c.rest.still_s if c.rest else 0.0) if cleared_t is None else cleared_t - c.first_seen,
             opened_t=c.opened_t,
             cleared_t=cleared_t,
+            reason=reason,
         )

@@ -10,6 +10,8 @@ from frontage.config import Config, Fixture, RuleKind
 from zones.dwell import DwellState, DwellTracker, ViolationEvent
 from zones.geometry import XYXY, Zone
 
+REDRAWN = "frontage redrawn"
+
 
 def zones_from_config(cfg: Config) -> list[Zone]:
     return [Zone.from_points(s.id, f.camera_id, f.polygon) for s in cfg.shops for f in s.frontages]
@@ -47,6 +49,21 @@ class ZoneEngine:
         zones = [Zone.from_points(shop, camera_id, pts) for shop, pts in polygons.items()]
         for tr in self._trackers.get(camera_id, []):
             tr.warp(zones, move)
+
+    def set_frontages(self, camera_id: str, polygons: Sequence[tuple[str, Sequence[tuple[float, float]]]], t: float,
+                      reason: str = REDRAWN) -> list[ViolationEvent]:  # fmt: skip
+        """Hot reload: the camera's frontages are now `polygons` [(shop, points)], at time `t` of the frames.
+        Open violations whose object no longer stands in its shop's new frontage clear now (their events, with
+        `reason`, are returned for the case recorder); those still inside go on with the same dwell and case."""
+        if camera_id not in self._trackers:
+            raise KeyError(f"unknown camera {camera_id!r}")
+        new = [Zone.from_points(shop, camera_id, pts) for shop, pts in polygons]
+        self.zones = [z for z in self.zones if z.camera_id != camera_id] + new
+        return [ev for tr in self._trackers[camera_id] for ev in tr.redraw(new, t, reason)]
+
+    def frontages(self, camera_id: str) -> list[tuple[str, list[tuple[float, float]]]]:
+        """The camera's current frontages [(shop, points)]."""
+        return [(z.shop_id, z.points) for z in self.zones if z.camera_id == camera_id]
 
     def restore(self, camera_id: str, kind: RuleKind, **violation) -> bool:
         """Hand an open violation back to its tracker after a restart; False if its camera or rule is gone."""
