@@ -25,6 +25,7 @@ from api import (
     routes_cameras,
     routes_cases,
     routes_credit,
+    routes_evidence,
     routes_meta,
     routes_public,
     routes_reports,
@@ -106,7 +107,8 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(CountRequests, counter=requests)
-    routers = (routes_cases, routes_upload, routes_meta, routes_shops, routes_cameras, routes_reports, routes_credit)
+    routers = (routes_cases, routes_upload, routes_meta, routes_shops, routes_cameras, routes_reports, routes_credit,
+               routes_evidence)  # fmt: skip
     for module in (*routers, routes_public, pages):
         app.include_router(module.router)
     pages.mount_static(app)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import CurrentPrincipal, Principal
 from api.context import AppContext, Ctx, invalid, visible_case
+from api.routes_evidence import GONE, JPEG, case_snapshot
 from api.schemas import ActionIn, CaseDetail, CasePage, CaseSummary, LedgerEntry, errors
 from dispatch.db import CaseEventRow, CaseRow
 from dispatch.lifecycle import OPEN311_STATUS, CaseState, TransitionRefused
@@ -50,6 +50,8 @@ def summary(row: CaseRow, ctx: AppContext) -> CaseSummary:
         linked_case_id=row.linked_case_id,
         service_request_id=row.service_request_id,
         snapshot_url=f"/cases/{row.id}/snapshot.jpg" if row.snapshot else None,
+        evidence_deleted_at=row.evidence_deleted_at,
+        evidence_deleted_after_days=(row.evidence or {}).get("deleted_after_days") if row.evidence_deleted_at else None,
     )
 
 
@@ -188,34 +190,22 @@ def get_case(case_id: CaseId, ctx: Ctx, who: CurrentPrincipal) -> CaseDetail:
         return detail(s, visible_case(s, case_id, who), ctx)
 
 
-def _snapshot_file(stored: str, root: Path) -> Path | None:
-    """The stored path if it lies inside the snapshot folder (symlinks resolved), else None: no traversal."""
-    root = root.resolve()
-    given = Path(stored)
-    candidates = ([given] if given.is_absolute() else []) + [root / given, root / given.name]
-    for candidate in candidates:
-        try:
-            real = candidate.resolve()
-        except (OSError, RuntimeError):
-            continue
-        if real.is_relative_to(root) and real.is_file():
-            return real
-    return None
-
-
 @router.get(
     "/cases/{case_id}/snapshot.jpg",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "The evidence JPEG."}, **errors(401, 404)},
-    summary="The case's evidence snapshot",
+    responses={**JPEG, **errors(401, 403, 404), **GONE},
+    summary="The case's evidence snapshot, rendered for the caller's role",
+    description="Merchants and inspectors get people and other vehicles blurred; operators and admins get people "
+    "blurred, and the original with `original=true` (every such view is logged: GET /evidence/access-log). "
+    "410 when the retention period deleted the evidence.",
 )
-def get_snapshot(case_id: CaseId, ctx: Ctx, who: CurrentPrincipal) -> Response:
-    with Session(ctx.engine) as s:
-        stored = visible_case(s, case_id, who).snapshot
-    path = _snapshot_file(stored, ctx.snapshot_dir) if stored else None
-    if path is None:
-        raise HTTPException(404, f"case {case_id} has no snapshot")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
+def get_snapshot(
+    case_id: CaseId,
+    ctx: Ctx,
+    who: CurrentPrincipal,
+    original: Annotated[bool, Query(description="The unredacted original (operators and admins; logged).")] = False,
+) -> Response:
+    return case_snapshot(ctx, case_id, who, original)
 
 
 def check_action(who: Principal, action: Action) -> None:

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from api.auth import Inspector, Principal, Staff, principal
 from api.context import AppContext, Ctx
-from api.routes_cases import _snapshot_file
 from api.schemas_reports import (
     InspectionOut,
     InspectionPage,
@@ -29,6 +28,7 @@ from api.schemas_reports import (
     responses,
 )
 from dispatch.db import CaseRow
+from dispatch.evidence import evidence_file as _snapshot_file
 from dispatch.lifecycle import CaseState
 from frontage.config import Duty, Role
 from register.db import CitizenReportRow, InspectionRow

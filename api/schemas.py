@@ -50,6 +50,12 @@ class CaseSummary(BaseModel):
     linked_case_id: int | None = Field(description="The earlier case this one repeats, if any.")
     service_request_id: str | None = Field(description="The city platform's request id once escalated.")
     snapshot_url: str | None = Field(description="Path of the evidence JPEG (same auth), null if there is none.")
+    evidence_deleted_at: dt.datetime | None = Field(
+        None, description="When the retention period deleted the evidence (snapshot_url is then null)."
+    )
+    evidence_deleted_after_days: int | None = Field(
+        None, description="The retention period that deleted it: pages say 'evidence deleted after N days'."
+    )
 
 
 class CaseDetail(CaseSummary):

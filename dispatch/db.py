@@ -81,7 +81,7 @@ class CaseRow(Base):
     # What it takes to redact the evidence for each audience (dispatch.privacy): the unannotated original frame's
     # file, the subject's, people's and vehicles' boxes on it, the frontage polygon and the caption. Null on cases
     # without a camera frame (citizens', inspectors') and on cases from before evidence privacy.
-    evidence: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    evidence: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     # When retention (dispatch.retention) deleted the original and the snapshot; the row and ledger stay.
     evidence_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

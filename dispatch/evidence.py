@@ -1,12 +1,16 @@
-"""Evidence snapshots: the frame, the frontage polygon, the object's box and its dwell, as a JPEG."""
+"""Evidence snapshots: the frame, the frontage polygon, the object's box and its dwell, as a JPEG; and what a case
+keeps beside it to redact it for each audience later (the unannotated original and the boxes on it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from detector.types import Detection
+from frontage.config import Config
 
 RED, YELLOW, WHITE, BLACK = (0, 0, 255), (0, 220, 255), (255, 255, 255), (0, 0, 0)
 
@@ -14,19 +18,20 @@ RED, YELLOW, WHITE, BLACK = (0, 0, 255), (0, 220, 255), (255, 255, 255), (0, 0, 
 def draw_evidence(
     image: np.ndarray,
     polygon: Sequence[tuple[float, float]],
-    box: tuple[float, float, float, float],
+    box: tuple[float, float, float, float] | None,
     lines: Sequence[str],
     others: Sequence[tuple[float, float, float, float]] = (),
 ) -> np.ndarray:
     """Return an annotated copy; the caller's frame is never drawn on. `others`: the case's other objects (all
-    goods set out at one shop are one case)."""
+    goods set out at one shop are one case). No polygon, no box: that part is not drawn."""
     out = image.copy()
-    pts = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
-    overlay = out.copy()
-    cv2.fillPoly(overlay, [pts], YELLOW)
-    cv2.addWeighted(overlay, 0.18, out, 0.82, 0, dst=out)
-    cv2.polylines(out, [pts], isClosed=True, color=YELLOW, thickness=2, lineType=cv2.LINE_AA)
-    for b in (*others, box):
+    if len(polygon) >= 3:
+        pts = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
+        overlay = out.copy()
+        cv2.fillPoly(overlay, [pts], YELLOW)
+        cv2.addWeighted(overlay, 0.18, out, 0.82, 0, dst=out)
+        cv2.polylines(out, [pts], isClosed=True, color=YELLOW, thickness=2, lineType=cv2.LINE_AA)
+    for b in (*others, *([box] if box is not None else [])):
         x1, y1, x2, y2 = (int(round(v)) for v in b)
         cv2.rectangle(out, (x1, y1), (x2, y2), RED, 3)
     scale = max(0.5, out.shape[0] / 1100)
@@ -88,3 +93,74 @@ def public_view(
     if not ok:
         raise ValueError("JPEG encoding failed")
     return buf.tobytes()
+
+
+# --- what a case keeps to redact its evidence later (dispatch.privacy) ------------------------------------------
+
+PERSON_CLASSES = ("person",)
+# Vehicles that may carry a plate: China's e-bikes have plates too, and COCO calls them motorcycle or bicycle.
+PLATED_CLASSES = ("car", "truck", "bus", "motorcycle", "bicycle")
+
+
+def privacy_classes(cfg: Config) -> tuple[frozenset[str], frozenset[str]]:
+    """The rule-facing names (after the class map) of people and of vehicles that may carry a plate; the parking
+    rule's own classes count as vehicles."""
+    m = cfg.detector.class_map
+    people = frozenset(m.get(c, c) for c in PERSON_CLASSES)
+    vehicles = frozenset(m.get(c, c) for c in PLATED_CLASSES) | frozenset(cfg.rules.illegal_parking.classes)
+    return people, vehicles - people
+
+
+def privacy_finder(detector, cfg: Config) -> Callable[[np.ndarray], list[Detection]] | None:
+    """None when the detector already reports people and vehicles (the frame's detections are enough), else a
+    function that asks the same loaded model (`detector.keeping`, no second model in memory) for the classes the
+    rules do not watch: one extra model call per case opened, never per frame."""
+    people, vehicles = privacy_classes(cfg)
+    missing = (people | vehicles) - cfg.rule_classes()
+    if not missing:
+        return None
+    only = detector.keeping(set(missing))
+    return lambda image: list(only.detect([image])[0])
+
+
+def boxes_of(detections: Sequence[Detection], classes: frozenset[str]) -> list[list[float]]:
+    return [[round(float(v), 1) for v in d.xyxy] for d in detections if d.cls in classes]
+
+
+def evidence_record(
+    original: str,
+    size: tuple[int, int],
+    subjects: Sequence[Sequence[float]],
+    people: list[list[float]] | None,
+    vehicles: list[list[float]] | None,
+    polygon: Sequence[tuple[float, float]],
+    lines: Sequence[str],
+) -> dict:
+    """The JSON kept in cases.evidence. `people` / `vehicles` None: nobody looked for them on this frame."""
+    return {
+        "original": original,
+        "size": [int(size[0]), int(size[1])],
+        "subjects": [[round(float(v), 1) for v in b] for b in subjects],
+        "people": people,
+        "vehicles": vehicles,
+        "polygon": [[float(x), float(y)] for x, y in polygon],
+        "lines": list(lines),
+    }
+
+
+def evidence_file(stored: str, root: Path) -> Path | None:
+    """The stored path if it lies inside the snapshot folder (symlinks resolved) and is a file, else None: a
+    path in the store never reaches outside the folder, neither to be served nor to be deleted."""
+    if not stored:
+        return None
+    root = root.resolve()
+    given = Path(stored)
+    candidates = ([given] if given.is_absolute() else []) + [root / given, root / given.name]
+    for candidate in candidates:
+        try:
+            real = candidate.resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if real.is_relative_to(root) and real.is_file():
+            return real
+    return None

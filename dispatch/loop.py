@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from dispatch.notify import LogSender, MqttSender, WebhookSender
 from dispatch.open311 import Open311Client, Open311Sender
 from dispatch.outbox import OutboxWorker, Sender
+from dispatch.retention import RetentionTimer
 from dispatch.workflow import ESCALATION_CHANNEL, Workflow
 from frontage.clock import Clock
 from frontage.config import Config
@@ -45,6 +47,7 @@ class StepResult:
     fired: int = 0
     delivered: int = 0
     closed: int = 0
+    purged: int = 0
 
 
 class DispatchLoop:
@@ -56,8 +59,11 @@ class DispatchLoop:
         workflow: Workflow,
         senders: dict[str, Sender] | None = None,
         open311: Open311Client | None = None,
+        snapshot_dir: Path | None = None,
     ):
+        """With `snapshot_dir`, evidence of closed cases past `retention.evidence_days` is deleted on the way."""
         self.cfg, self.clock, self.workflow = cfg, clock, workflow
+        self.retention = RetentionTimer(engine, snapshot_dir, cfg.retention, clock) if snapshot_dir else None
         # Every sender gives up within ~10 s (5 s connect + 5 s read), so a 30 s lease is never cut short by a
         # slow send, and a message whose sender died mid-send goes out again half a minute later, not in five.
         self.worker = OutboxWorker(
@@ -73,8 +79,10 @@ class DispatchLoop:
     def step(self) -> StepResult:
         """Each part on its own: a failure in one (logged) never keeps the others from running."""
         r = StepResult()
-        for name, part in (("fired", self.workflow.tick), ("delivered", self.worker.run_once),
-                           ("closed", self.poll_closures)):  # fmt: skip
+        parts = [("fired", self.workflow.tick), ("delivered", self.worker.run_once), ("closed", self.poll_closures)]
+        if self.retention is not None:
+            parts.append(("purged", self.retention.step))
+        for name, part in parts:
             try:
                 setattr(r, name, part())
             except Exception:

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
 from dispatch.directory import ShopCard, ShopLookup
+from dispatch.evidence_links import platform_path
 from dispatch.lifecycle import Actor, CaseState, TransitionRefused, check_transition
 from dispatch.notify import reminder_payload, reminder_topic
 from dispatch.outbox import enqueue
@@ -100,16 +101,27 @@ class Workflow:
         snapshot_url: Callable[[int], str] | None = None,
         camera_dark: Callable[[str], bool] | None = None,
         shops: ShopLookup | None = None,
+        evidence_key: Callable[[], bytes] | None = None,
     ):
         """`camera_dark(camera_id)` says a camera delivers no frames now: its cases do not escalate on stale
         evidence; the escalation waits (noted in the ledger) until the camera shows the frontage again.
-        `shops(shop_id)` finds a shop the config does not list (the district register)."""
+        `shops(shop_id)` finds a shop the config does not list (the district register). `evidence_key()` signs
+        the escalation's media_url (register.evidence_keys): the city platform has no token, so it gets a signed
+        link to the platform's rendering (people blurred); without it, media_url is the snapshot_url."""
         self.engine, self.cfg, self.clock = engine, cfg, clock
+        self.evidence_key = evidence_key
         self.camera_dark = camera_dark
         self.shops = shops
         self._held: set[int] = set()
         base = cfg.dispatch.public_url.rstrip("/")
         self.snapshot_url = snapshot_url or (lambda case_id: f"{base}/cases/{case_id}/snapshot.jpg")
+        self._public_base = base
+
+    def media_url(self, case: CaseRow) -> str:
+        """The evidence link sent to the city platform: signed, unguessable, the platform's rendering."""
+        if self.evidence_key is None:
+            return self.snapshot_url(case.id)
+        return self._public_base + platform_path(self.evidence_key(), case.id, case.violation_key)
 
     # --- camera events (called inside the recorder's transaction) -------------------------------------------
 
@@ -429,7 +441,7 @@ class Workflow:
                 + " and did not clear it."
             ),
             "address_string": shop.address,
-            "media_url": self.snapshot_url(case.id),
+            "media_url": self.media_url(case),
             # The violation key, not the local row id: unique across edge boxes and database resets.
             "attribute": {"case_id": case.violation_key, "shop_id": shop.id},
         }

@@ -186,12 +186,14 @@ def _serve_api(cfg, db_url: str, snapshots: Path, uploads: Path) -> int:
     from dispatch.db import make_engine
     from dispatch.workflow import Workflow
     from frontage.clock import SystemClock
+    from register.evidence_keys import evidence_key_source
     from register.shops import register_config_shops, shop_lookup
 
     engine = make_engine(db_url)
     clock = SystemClock()
     register_config_shops(engine, cfg, clock.now())  # the demo shops' signboard pages work too
-    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine))
+    signs = evidence_key_source(engine, cfg, clock)  # the city platform's evidence links
+    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine), evidence_key=signs)
     app = create_app(cfg, engine, workflow, snapshot_dir=snapshots, upload_dir=uploads)
     print(f"review page: http://{cfg.api.host}:{cfg.api.port}/  (Ctrl-C to stop)")
     uvicorn.run(app, host=cfg.api.host, port=cfg.api.port, log_level="warning")

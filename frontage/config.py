@@ -646,6 +646,22 @@ class DistrictConfig(Strict):
 TILE_HOST = re.compile(r"^(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")  # a host; {s}. as its first label at most
 
 
+class RetentionConfig(Strict):
+    """How long case evidence is kept: passers-by in it did nothing wrong, so it goes once the case is over."""
+
+    evidence_days: int = Field(
+        90,
+        ge=0,
+        le=36500,
+        description="Delete the original frame and the snapshots of cases closed (resolved, closed by the city or "
+        "dismissed) more than this many days ago, counted from the closing; the case rows and their ledger stay, "
+        "and the ledger records the deletion. 0 keeps evidence forever.",
+    )
+    check_every_s: float = Field(
+        3600.0, gt=0, description="How often the dispatch loop looks for evidence past retention (service clock)."
+    )
+
+
 class ConsoleConfig(Strict):
     """The operator console's settings that are not about cameras or cases: the district map's background."""
 
@@ -705,6 +721,9 @@ class Config(Strict):
     )
     console: ConsoleConfig = Field(
         default_factory=ConsoleConfig, description="The operator console: the district map's tiles."
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="How long evidence of closed cases is kept."
     )
     zones: ZonesConfig = Field(
         default_factory=ZonesConfig,

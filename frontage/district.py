@@ -20,6 +20,7 @@ from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import Config
 from frontage.service import Stopper, dispatch_forever
+from register.evidence_keys import evidence_key_source
 from register.lists import recompute
 from register.shops import register_config_shops, shop_lookup
 
@@ -40,14 +41,15 @@ def serve_district(
     clock = clock or SystemClock()
     engine = make_engine(db_url)
     register_config_shops(engine, cfg, clock.now())
-    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine))
+    signs = evidence_key_source(engine, cfg, clock)  # the city platform's evidence links
+    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine), evidence_key=signs)
     app = create_app(cfg, engine, workflow, snapshot_dir=snapshot_dir, upload_dir=snapshot_dir.parent / "uploads")
     api = BackgroundServer(app, cfg.api.host, cfg.api.port if port is None else port).start()
     print(f"frontage serve: district API, shop pages and review page on {api.url}/ (store: {engine.url.drivername})",
           flush=True)  # fmt: skip
     stop = Stopper(threading.Event())
     stop.install()
-    loop = DispatchLoop(engine, cfg, clock, workflow)
+    loop = DispatchLoop(engine, cfg, clock, workflow, snapshot_dir=snapshot_dir)
     dispatcher = threading.Thread(target=dispatch_forever, args=(loop, stop.event), name="dispatch", daemon=True)
     dispatcher.start()
     if ready is not None:

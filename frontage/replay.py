@@ -32,12 +32,14 @@ from detector.yolo import YoloDetector
 from dispatch.baselines import latest_baseline, record_camera_event
 from dispatch.cases import CaseRecorder
 from dispatch.db import make_engine
+from dispatch.evidence import privacy_finder
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.assets import default_weights
 from frontage.clock import ManualClock
 from frontage.config import Config, Fixture
 from frontage.watch import CameraEvent, CameraWatch
+from register.evidence_keys import evidence_key_source
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -201,9 +203,10 @@ def replay(
             else:
                 zones.set_fixtures(cam, fixtures)
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
-    workflow = Workflow(engine, cfg, clock)
+    workflow = Workflow(engine, cfg, clock, evidence_key=evidence_key_source(engine, cfg, clock))
     workflow.camera_dark = lambda cam: cam in stream.watches and stream.watches[cam].suspended
-    recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
+    finder = privacy_finder(stream.detector, cfg) if stream.detector is not None else None
+    recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow, find_privacy=finder)
     step = DispatchLoop(engine, cfg, clock, workflow).step if deliver else workflow.tick
     last_t = 0.0
     for fd in stream:
@@ -215,7 +218,7 @@ def replay(
             if image is None:
                 cam = cfg.camera(fd.camera_id)
                 image = blank_image(cam.width, cam.height)
-            recorder.handle(ev, start, image)
+            recorder.handle(ev, start, image, fd.detections)
         step()  # reminders and escalations fall due on the recording's clock
     stats = stream.source.stats
     report = ReplayReport(

@@ -32,12 +32,14 @@ from dispatch.baselines import camera_events, latest_baseline, record_camera_eve
 from dispatch.cases import CaseRecorder
 from dispatch.checkpoints import load_dwelling, save_dwelling
 from dispatch.db import CaseRow, make_engine
+from dispatch.evidence import privacy_finder
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import Camera, Config, Fixture, RuleKind
 from frontage.public_views import PublicViews, people_finder
 from frontage.watch import VIEW_EVENTS, CameraWatch
+from register.evidence_keys import evidence_key_source
 from register.shops import register_config_shops, shop_lookup
 from zones.engine import ZoneEngine
 
@@ -102,7 +104,8 @@ def run_service(
     clock = clock or SystemClock()
     engine = make_engine(db_url)
     register_config_shops(engine, cfg, clock.now())  # signboards, reports and credit know the configured shops
-    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine))
+    signs = evidence_key_source(engine, cfg, clock)  # the city platform's evidence links
+    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine), evidence_key=signs)
     zones = ZoneEngine(cfg, key_prefix=uuid.uuid4().hex[:12])
     start = clock.now()
     epoch = feed_epoch or start
@@ -130,6 +133,7 @@ def run_service(
 
         cv2.setNumThreads(1)  # dozens of reader threads share two cores: OpenCV's own pool would only contend
         detector = YoloDetector(cfg.detector, weights, cfg.rule_classes())
+        recorder.find_privacy = privacy_finder(detector, cfg)  # people and vehicles the rules do not watch
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
@@ -181,7 +185,8 @@ def run_service(
 
     stop = Stopper(threading.Event())
     stop.install()
-    loop = DispatchLoop(engine, cfg, clock, workflow)  # built here: a bad sender setup fails the start, loudly
+    # built here: a bad sender setup fails the start, loudly
+    loop = DispatchLoop(engine, cfg, clock, workflow, snapshot_dir=snapshot_dir)
     dispatcher = threading.Thread(target=dispatch_forever, args=(loop, stop.event), name="dispatch", daemon=True)
     dispatcher.start()
     for r in readers.values():
@@ -190,7 +195,7 @@ def run_service(
     def record(fd: FrameDetections, when: dt.datetime, image) -> None:
         for ev in zones.process(fd, when):
             try:
-                recorder.handle(ev, start, image)
+                recorder.handle(ev, start, image, fd.detections)
             except Exception:  # a store hiccup loses this event, not the service and its other cameras
                 log.exception("could not record %s of %s", ev.type.value, ev.key)
                 continue

@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -76,27 +77,46 @@ class ZoneVersionInfo:
     frontages: int
 
 
-def normalize(frontages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The plain stored form of a list of frontages ({shop_id, polygon, allow_overlap} dicts); ValueError when
-    the shape itself is wrong (the geometry is `check`'s)."""
+class ShapeError(ValueError):
+    """A frontage whose shape is wrong before any geometry: `loc` is where within it ("polygon", 3)."""
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str):
+        super().__init__(msg)
+        self.loc, self.msg = loc, msg
+
+
+def plain(f: Any) -> dict[str, Any]:
+    """One frontage in the stored form {shop_id, polygon: [[x, y], ...], allow_overlap}; ShapeError when its
+    shape is wrong (the geometry is `check`'s)."""
+    if not isinstance(f, dict):
+        raise ShapeError((), "must be a mapping with shop_id and polygon")
+    shop_id, polygon, allow = f.get("shop_id"), f.get("polygon"), f.get("allow_overlap", False)
+    if not isinstance(shop_id, str) or not 1 <= len(shop_id) <= 100:
+        raise ShapeError(("shop_id",), "must be a shop id (1-100 characters)")
+    if not isinstance(polygon, list | tuple) or len(polygon) > MAX_POINTS:
+        raise ShapeError(("polygon",), f"must be a list of at most {MAX_POINTS} [x, y] points")
+    pts = []
+    for k, p in enumerate(polygon):
+        if not isinstance(p, list | tuple) or len(p) != 2 or not all(_number(v) for v in p):
+            raise ShapeError(("polygon", k), "must be [x, y] with finite numbers")
+        pts.append([float(p[0]), float(p[1])])
+    if not isinstance(allow, bool):
+        raise ShapeError(("allow_overlap",), "must be true or false")
+    return {"shop_id": shop_id, "polygon": pts, "allow_overlap": allow}
+
+
+def normalize(frontages: Iterable[Any]) -> list[dict[str, Any]]:
+    """The plain stored form of a list of frontages; ValueError naming the first one whose shape is wrong."""
     items = list(frontages)
     if len(items) > MAX_FRONTAGES:
         raise ValueError(f"at most {MAX_FRONTAGES} frontages per camera, got {len(items)}")
     out = []
     for i, f in enumerate(items):
-        if not isinstance(f, dict):
-            raise ValueError(f"frontages[{i}] must be an object with shop_id and polygon")
-        shop_id, polygon = f.get("shop_id"), f.get("polygon")
-        if not isinstance(shop_id, str) or not shop_id or len(shop_id) > 100:
-            raise ValueError(f"frontages[{i}].shop_id must be a shop id (1-100 characters)")
-        if not isinstance(polygon, list | tuple) or len(polygon) > MAX_POINTS:
-            raise ValueError(f"frontages[{i}].polygon must be a list of at most {MAX_POINTS} [x, y] points")
-        pts = []
-        for k, p in enumerate(polygon):
-            if not isinstance(p, list | tuple) or len(p) != 2 or not all(_number(v) for v in p):
-                raise ValueError(f"frontages[{i}].polygon[{k}] must be [x, y] with finite numbers")
-            pts.append([float(p[0]), float(p[1])])
-        out.append({"shop_id": shop_id, "polygon": pts, "allow_overlap": bool(f.get("allow_overlap", False))})
+        try:
+            out.append(plain(f))
+        except ShapeError as exc:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.loc)
+            raise ValueError(f"frontages[{i}]{where} {exc.msg}") from None
     return out
 
 
@@ -235,3 +255,88 @@ def changed_shops(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[
     a = {f["shop_id"]: (f["polygon"], f.get("allow_overlap", False)) for f in old}
     b = {f["shop_id"]: (f["polygon"], f.get("allow_overlap", False)) for f in new}
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+# -- YAML in the config's own format ---------------------------------------------------------------------------
+
+
+class YamlProblem(ValueError):
+    """YAML that is not zones in the config's format: `loc` is the path in it (("shops", 0, "frontages", 1))."""
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str):
+        super().__init__(msg)
+        self.loc, self.msg = loc, msg
+
+
+MAX_YAML_SHOPS = 50_000
+
+
+def to_yaml(zv: ZoneVersion) -> str:
+    """The version as the `shops:` part of a config (id and frontages on this camera): what `from_yaml` reads
+    back, and what can be pasted into a config file beside the shops' other fields."""
+    shops: dict[str, list[dict[str, Any]]] = {}
+    for f in zv.frontages:
+        fr: dict[str, Any] = {"camera_id": zv.camera_id, "polygon": [[_short(x), _short(y)] for x, y in f["polygon"]]}
+        if f.get("allow_overlap"):
+            fr["allow_overlap"] = True
+        shops.setdefault(f["shop_id"], []).append(fr)
+    head = [f"# frontages of camera {zv.camera_id}, zones version {zv.version}, saved by {zv.author} at "
+            f"{zv.at.isoformat()}"]  # fmt: skip
+    if zv.note:
+        head.append(f"# note: {zv.note}")
+    head = ["".join(c if c.isprintable() else " " for c in line) for line in head]
+    body = yaml.safe_dump({"shops": [{"id": k, "frontages": v} for k, v in shops.items()]}, sort_keys=False,
+                          allow_unicode=True, default_flow_style=None, width=120)  # fmt: skip
+    return "\n".join(head) + "\n" + body
+
+
+def _short(v: float) -> int | float:
+    return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
+
+
+def from_yaml(text: str, camera_id: str) -> tuple[list[dict[str, Any]], list[tuple[str | int, ...]]]:
+    """The camera's frontages in YAML of the config's format (`shops: [{id, frontages: [{camera_id, polygon,
+    allow_overlap}]}]`, a whole config file too: other fields and other cameras' frontages are passed over), and
+    each one's path in the YAML. YamlProblem says where the YAML is not that."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise YamlProblem((), f"YAML syntax error{where}: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("shops"), list):
+        raise YamlProblem((), "expected a mapping with a shops: list (the config's format)")
+    shops = data["shops"]
+    if len(shops) > MAX_YAML_SHOPS:
+        raise YamlProblem(("shops",), f"more than {MAX_YAML_SHOPS} shops")
+    out: list[dict[str, Any]] = []
+    paths: list[tuple[str | int, ...]] = []
+    for si, shop in enumerate(shops):
+        if not isinstance(shop, dict) or not isinstance(shop.get("id"), str) or not shop["id"]:
+            raise YamlProblem(("shops", si), "expected a shop with an id")
+        frontages = shop.get("frontages", [])
+        if not isinstance(frontages, list):
+            raise YamlProblem(("shops", si, "frontages"), "expected a list of frontages")
+        for fi, fr in enumerate(frontages):
+            path: tuple[str | int, ...] = ("shops", si, "frontages", fi)
+            if not isinstance(fr, dict):
+                raise YamlProblem(path, "expected a frontage with camera_id and polygon")
+            unknown = sorted(str(k) for k in fr if k not in ("camera_id", "polygon", "allow_overlap"))
+            if unknown:
+                raise YamlProblem((*path, unknown[0]), f"unknown field {unknown[0]!r} (a frontage has camera_id, "
+                                  "polygon and allow_overlap)")  # fmt: skip
+            if fr.get("camera_id") != camera_id:
+                continue
+            try:
+                item = {"shop_id": shop["id"], "polygon": fr.get("polygon"),
+                        "allow_overlap": fr.get("allow_overlap", False)}  # fmt: skip
+                out.append(plain(item))
+            except ShapeError as exc:
+                loc = ("shops", si, "id") if exc.loc == ("shop_id",) else (*path, *exc.loc)
+                raise YamlProblem(loc, exc.msg) from None
+            paths.append(path)
+            if len(out) > MAX_FRONTAGES:
+                raise YamlProblem(path, f"more than {MAX_FRONTAGES} frontages on camera {camera_id}")
+    if not out:
+        raise YamlProblem(("shops",), f"no frontage on camera {camera_id!r} in it")
+    return out, paths

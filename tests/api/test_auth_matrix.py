@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from dispatch.baselines import camera_events
+from dispatch.db import CaseRow
+from dispatch.evidence_links import platform_sig
 from register.db import ShopRow
+from register.evidence_keys import evidence_key
 from register.signboards import code_for
 from tests.api.conftest import CFG, jpeg_bytes
 
@@ -79,6 +82,11 @@ MATRIX: dict[str, tuple[str, str, str | None, tuple[int, ...]]] = {
     "tracking page": ("GET", "/r/{tracking}", None, PUBLIC(200)),
     "sign-in page": ("GET", "/login", None, PUBLIC(200)),
     "credit page": ("GET", "/credit", None, PUBLIC(200)),
+    # privacy of evidence (issue 11): originals for staff only (logged), the log for admins, the platform's link
+    "original snapshot": ("GET", "/cases/{case}/snapshot.jpg?original=true", None, U + (200, 200, 403, 404, 403)),
+    "evidence access log": ("GET", "/evidence/access-log?case_id=1", None, U + (200, 403, 403, 403, 403)),
+    "platform evidence": ("GET", "/evidence/{case}/platform.jpg?sig={sig}", None, PUBLIC(200)),
+    "platform evidence, forged": ("GET", "/evidence/{case}/platform.jpg?sig=forged", None, PUBLIC(404)),
     "healthz": ("GET", "/healthz", None, (200,) * 7),
     "review page": ("GET", "/", None, (200,) * 7),
 }
@@ -92,6 +100,12 @@ CELLS = [
 def _signboard_code(world, shop_id: str = "shop-a") -> str:
     with Session(world.engine) as s:
         return code_for(world.engine, CFG, s.get(ShopRow, shop_id))
+
+
+def _platform_sig(world, case_id: int) -> str:
+    with Session(world.engine) as s:
+        key = s.get(CaseRow, case_id).violation_key
+    return platform_sig(evidence_key(world.engine, CFG, world.clock.now()), case_id, key)
 
 
 @pytest.mark.parametrize(("endpoint", "who", "expected"), CELLS)
@@ -118,7 +132,8 @@ def test_cell(district_world, auth, jpeg, endpoint, who, expected):
         kwargs["json"] = {"reason": "checked on camera 1"}
     elif body is not None:
         kwargs["json"] = {"action": body, "reason": "checked on camera 1"}
-    url = path.format(case=case_id, camera="cam1", tracking=world.ids["tracking"], code=_signboard_code(world))
+    url = path.format(case=case_id, camera="cam1", tracking=world.ids["tracking"], code=_signboard_code(world),
+                      sig=_platform_sig(world, case_id))  # fmt: skip
     with TestClient(world.app()) as client:
         res = client.request(method, url, **kwargs)
     assert res.status_code == expected, res.text

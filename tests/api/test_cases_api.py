@@ -152,9 +152,11 @@ def test_snapshot_never_leaves_the_snapshot_folder(world, client, auth, stored, 
     (world.snapshot_dir.parent / "x").write_bytes(b"\xff\xd8\xff secret")
     cid = world.ids["a_detected"]
     with Session(world.engine) as s, s.begin():
-        s.execute(update(CaseRow).where(CaseRow.id == cid).values(snapshot=stored or None))
-    res = client.get(f"/cases/{cid}/snapshot.jpg", headers=auth("admin"))
-    assert res.status_code == 404 and "snapshot" in res.json()["detail"]
+        s.execute(update(CaseRow).where(CaseRow.id == cid).values(snapshot=stored or None,
+                                                                  evidence={"original": stored}))  # fmt: skip
+    for query in ("", "?original=true"):
+        res = client.get(f"/cases/{cid}/snapshot.jpg{query}", headers=auth("admin"))
+        assert res.status_code == 404 and "snapshot" in res.json()["detail"]
 
 
 def test_snapshot_outside_via_symlink_is_refused(world, client, auth, tmp_path):
@@ -164,9 +166,9 @@ def test_snapshot_outside_via_symlink_is_refused(world, client, auth, tmp_path):
     link.symlink_to(outside)
     cid = world.ids["a_detected"]
     with Session(world.engine) as s, s.begin():
-        s.execute(update(CaseRow).where(CaseRow.id == cid).values(snapshot=str(link)))
+        s.execute(update(CaseRow).where(CaseRow.id == cid).values(snapshot=str(link), evidence={"original": str(link)}))
     try:
-        assert client.get(f"/cases/{cid}/snapshot.jpg", headers=auth("admin")).status_code == 404
+        assert client.get(f"/cases/{cid}/snapshot.jpg?original=true", headers=auth("admin")).status_code == 404
     finally:
         link.unlink()
 
