@@ -15,7 +15,8 @@ nothing burnt in), with the boxes the detector found on it; each audience gets a
   corner), the enlarged numbers painted on a truck's rear and a bus's side, and a distinctive car names its owner
   without a plate; the merchant's and the citizen's evidence lose nothing they need with it.
 - **People** are blurred over their box grown by 15 % (hair, an arm outside the box), pixelated to cells of a
-  tenth of the box's longer side and smoothed: a head is one or two cells, no face survives.
+  tenth of the box's longer side (at least 8 px) and smoothed over two cells: a head is one or two cells,
+  no face survives.
 - **The subject** (the parked vehicle, the goods) keeps its original pixels: after blurring, the subject's boxes
   are copied back from the original, except where a person's grown box covers them. A person standing at the
   stall or leaning on the car is blurred; the rest of the subject stays as the camera saw it.
@@ -42,6 +43,7 @@ Box = tuple[float, float, float, float]
 PERSON_MARGIN = 0.15
 VEHICLE_MARGIN = 0.05
 CELLS_ACROSS = 10  # cells along a blurred box's longer side
+MIN_CELL = 8  # px: a distant person's head is at most one cell
 SUBJECT_IOU = 0.5  # a vehicle box this close to a subject box is the subject itself
 JPEG_QUALITY = 90
 
@@ -105,17 +107,17 @@ def _rect(box: Box, margin: float, w: int, h: int) -> tuple[int, int, int, int]:
 
 
 def obscure(image: np.ndarray, rect: tuple[int, int, int, int], cell: int | None = None) -> None:
-    """Pixelate `rect` in place to cells of `cell` px (default: a tenth of its longer side, at least 6), then
-    smooth the cells' edges: what was inside is gone, only its average colours remain."""
+    """Pixelate `rect` in place to cells of `cell` px (default: a tenth of its longer side, at least 8), then
+    smooth over two cells: what was inside is gone, only its average colours remain."""
     a, b, c, d = rect
     w, h = c - a, d - b
     if w < 2 or h < 2:
         return
-    cell = cell or max(6, int(round(max(w, h) / CELLS_ACROSS)))
+    cell = cell or max(MIN_CELL, int(round(max(w, h) / CELLS_ACROSS)))
     region = image[b:d, a:c]
     small = cv2.resize(region, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
     coarse = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    k = cell | 1
+    k = (2 * cell) | 1
     image[b:d, a:c] = cv2.GaussianBlur(coarse, (k, k), 0)
 
 
