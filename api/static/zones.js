@@ -57,8 +57,7 @@ I18N.add({
     en: "Someone else saved a newer version ({v}). Reload to edit it; your changes will be dropped.",
   },
   "z.versions": { zh: "版本", en: "Versions" },
-  "z.author": { zh: "作者", en: "Author" },
-  "z.at": { zh: "时间", en: "At" },
+  "z.who": { zh: "作者与时间", en: "Who, when" },
   "z.note": { zh: "备注", en: "Note" },
   "z.view": { zh: "查看", en: "View" },
   "z.current": { zh: "当前", en: "current" },
@@ -70,7 +69,7 @@ I18N.add({
   "z.export": { zh: "导出 YAML", en: "Export YAML" },
   "z.import": { zh: "导入 YAML", en: "Import YAML" },
   "z.imported": { zh: "已导入为第 {v} 版。", en: "Imported as version {v}." },
-  "z.frame": { zh: "最新画面 · {w}×{h}", en: "Latest frame · {w}×{h}" },
+  "z.frame": { zh: "最新画面（{at}）· {w}×{h}", en: "Latest frame ({at}) · {w}×{h}" },
   "z.no-frame": {
     zh: "此摄像头还没有画面，在 {w}×{h} 的空白画面上编辑。", en: "No frame from this camera yet: editing on a blank {w}×{h} frame.",
   },
@@ -451,17 +450,24 @@ async function runCheck() {
   render();
 }
 
-// problems from a 422: the check's own shape when the server sends it, FastAPI's shape otherwise
+// The problems of a 422 in FastAPI's shape, as the check gives them: loc ["body", "frontages", entry, "polygon",
+// vertex] names the entry; msg is "shop 'id', where: reason (at x, y)".
 async function problemsOf(res) {
   let body = {};
   try { body = await res.json(); } catch (_) { /* not JSON */ }
-  const list = body.problems || (body.detail && body.detail.problems) ||
-    (Array.isArray(body.detail) ? body.detail : null);
-  if (!list) return [{ shop_id: "", index: null, reason: typeof body.detail === "string" ? body.detail : res.statusText, point: null }];
-  return list.map((p) => ({
-    shop_id: p.shop_id ?? (p.ctx && p.ctx.shop_id) ?? "", index: p.index ?? (p.ctx && p.ctx.index) ?? null,
-    reason: p.reason || p.msg || String(p), point: p.point ?? (p.ctx && p.ctx.point) ?? null,
-  }));
+  if (!Array.isArray(body.detail)) {
+    return [{ shop_id: "", index: null, reason: typeof body.detail === "string" ? body.detail : res.statusText, point: null }];
+  }
+  return body.detail.map((d) => {
+    const loc = d.loc || [];
+    const msg = String(d.msg || "");
+    const shop = /^shop '([^']*)'/.exec(msg);
+    const at = /\(at (-?[\d.e+-]+), (-?[\d.e+-]+)\)$/.exec(msg);
+    return {
+      shop_id: shop ? shop[1] : "", index: loc[1] === "frontages" && Number.isInteger(loc[2]) ? loc[2] : null,
+      reason: msg.replace(/^shop '[^']*', /, ""), point: at ? [Number(at[1]), Number(at[2])] : null,
+    };
+  });
 }
 
 function reasonLabel(reason) {
@@ -579,7 +585,7 @@ function renderVersionLabel() {
   $("conflict").hidden = !S.conflict;
   if (S.conflict) $("conflict-text").textContent = I18N.t("z.conflict", { v: S.conflict });
   const frame = S.hasFrame ? "z.frame" : "z.no-frame";
-  $("frame-note").textContent = I18N.t(frame, { w: S.width, h: S.height });
+  $("frame-note").textContent = I18N.t(frame, { w: S.width, h: S.height, at: I18N.fmtTime(S.frameAt) });
 }
 
 function renderVersions() {
@@ -589,9 +595,12 @@ function renderVersions() {
     const row = body.insertRow();
     row.dataset.version = v.version;
     if (v.version === (S.viewing ? S.viewing.version : S.base)) row.classList.add("selected");
-    for (const text of [String(v.version), v.author || "—", I18N.fmtTime(v.at), v.note || ""]) {
-      row.insertCell().textContent = text;
-    }
+    row.insertCell().textContent = String(v.version);
+    const who = row.insertCell();
+    const when = document.createElement("small");
+    when.textContent = I18N.fmtTime(v.at);
+    who.append(v.author || "—", document.createElement("br"), when);
+    row.insertCell().textContent = v.note || "";
     const cell = row.insertCell();
     if (v.version === S.base) {
       cell.textContent = I18N.t("z.current");
@@ -622,6 +631,7 @@ async function loadFrame() {
   S.frameUrl = null;
   const res = await call(`/cameras/${encodeURIComponent(S.cam)}/snapshot.jpg`);
   S.hasFrame = res.ok;
+  S.frameAt = res.ok ? res.headers.get("X-Captured-At") : null;
   if (res.ok) {
     S.frameUrl = URL.createObjectURL(await res.blob());
     $("frame").src = S.frameUrl;
@@ -664,7 +674,7 @@ async function loadCamera(camId) {
   refreshControls();
   render();
   say("");
-  if (S.frontages.length) scheduleCheck(); // a config's polygons may be wrong already: say so at once
+  if (S.frontages.length && canEdit()) scheduleCheck(); // a config's polygons may be wrong already: say so
 }
 
 async function loadVersions() {
@@ -717,10 +727,7 @@ async function save() {
       return;
     }
     if (res.status === 409) {
-      const latest = S.versions.length ? S.versions[0].version : "?";
-      await loadVersions().catch(() => {});
-      S.conflict = S.versions.length ? S.versions[0].version : latest;
-      say(await detailOf(res), true);
+      await conflict(res);
       return;
     }
     if (!res.ok) throw new Error(`${res.status}: ${await detailOf(res)}`);
@@ -736,6 +743,15 @@ async function save() {
     refreshControls();
     render();
   }
+}
+
+// someone else saved first: say so, with the newest version, and offer a reload (the edits stay until then)
+async function conflict(res) {
+  const detail = await detailOf(res);
+  await loadVersions().catch(() => {});
+  S.conflict = S.versions.length ? S.versions[0].version : "?";
+  refreshControls();
+  say(detail, true);
 }
 
 async function exportYaml() {
@@ -755,7 +771,9 @@ async function exportYaml() {
 
 async function importYaml(file) {
   const text = await file.text();
-  const res = await call(`/cameras/${encodeURIComponent(S.cam)}/zones.yaml`, {
+  const query = new URLSearchParams({ note: $("note").value.trim() });
+  if (S.base) query.set("base_version", String(S.base));
+  const res = await call(`/cameras/${encodeURIComponent(S.cam)}/zones.yaml?${query}`, {
     method: "POST", headers: { "Content-Type": "application/yaml" }, body: text,
   });
   if (res.status === 422) {
@@ -766,8 +784,13 @@ async function importYaml(file) {
     say(I18N.t("z.refused"), true);
     return;
   }
+  if (res.status === 409) {
+    await conflict(res);
+    return;
+  }
   if (!res.ok) throw new Error(`${res.status}: ${await detailOf(res)}`);
   const doc = await res.json();
+  $("note").value = "";
   await loadCamera(S.cam);
   say(I18N.t("z.imported", { v: doc.version ?? S.base }));
 }
@@ -793,12 +816,8 @@ function searchShops() {
 async function addShop() {
   const q = $("add-shop-q").value.trim();
   if (!q) return;
-  let res = await call(`/shops/${encodeURIComponent(q)}`);
-  let shop = res.ok ? await res.json() : null;
-  if (!shop) { // a name: the first match
-    const page = await getJson(`/shops?q=${encodeURIComponent(q)}&limit=1`);
-    shop = page.items[0] || null;
-  }
+  const page = await getJson(`/shops?q=${encodeURIComponent(q)}&limit=20`); // the id, else the name, else the first
+  const shop = page.items.find((s) => s.id === q) || page.items.find((s) => s.name === q) || page.items[0];
   if (!shop) {
     say(I18N.t("z.unknown-shop", { q }), true);
     return;
