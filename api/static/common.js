@@ -5,6 +5,11 @@
 const TOKEN_KEY = "frontage.token"; // one key for the review and credit pages: signing in on one signs in on both
 const $ = (id) => document.getElementById(id);
 
+// A string of i18n.js when the page loaded it (every staff page does), else the English text.
+function i18nText(key, english, vars) {
+  return typeof I18N === "undefined" ? english : I18N.t(key, vars);
+}
+
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
 function say(text, isError = false) {
@@ -17,7 +22,7 @@ async function authorizedFetch(path, options = {}) {
   const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
   const res = await fetch(path, { ...options, headers });
   if (res.status === 401) {
-    signOut("That token was not accepted. Enter it again."); // each page defines its own
+    signOut(i18nText("session.refused", "That token was not accepted. Enter it again.")); // each page defines its own
     throw new Error("unauthorized");
   }
   if (!res.ok) {

@@ -91,9 +91,9 @@ def test_operator_searches_edits_and_sees_history_on_a_phone(phone_page, world, 
     expect(history).to_have_count(2)
     newest = history.first
     expect(newest).to_contain_text("otto")
-    expect(newest).to_contain_text("street: 湖滨街道 → 小营街道")
-    expect(newest).to_contain_text("contact_person: '' → 王五")
-    expect(newest).to_contain_text("duties: sanitation, order, greenery → sanitation, order")
+    expect(newest).to_contain_text("Street: 湖滨街道 → 小营街道")
+    expect(newest).to_contain_text("Person responsible: '' → 王五")
+    expect(newest).to_contain_text("Duties: sanitation, order, greenery → sanitation, order")
     expect(page.locator("#shops-list tbody tr[data-shop-id='R007']")).to_contain_text("Shop 7")
     page.click("#shop-save")
     expect(page.locator("#status")).to_have_text("Nothing to change.")
