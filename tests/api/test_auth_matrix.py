@@ -82,6 +82,8 @@ MATRIX: dict[str, tuple[str, str, str | None, tuple[int, ...]]] = {
     "tracking page": ("GET", "/r/{tracking}", None, PUBLIC(200)),
     "sign-in page": ("GET", "/login", None, PUBLIC(200)),
     "credit page": ("GET", "/credit", None, PUBLIC(200)),
+    # zone editor page (the page holds no data; its API calls carry the token)
+    "zones page": ("GET", "/zones", None, PUBLIC(200)),
     # privacy of evidence (issue 11): originals for staff only (logged), the log for admins, the platform's link
     "original snapshot": ("GET", "/cases/{case}/snapshot.jpg?original=true", None, U + (200, 200, 403, 404, 403)),
     "evidence access log": ("GET", "/evidence/access-log?case_id=1", None, U + (200, 403, 403, 403, 403)),
