@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from detector.types import Detection, Evidence
-from dispatch.evidence import public_view
+from dispatch.evidence import PLATED_CLASSES, public_view
+from dispatch.privacy import Audience, redact
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,13 @@ PERSON = "person"
 class PublicViews:
     """Writes each camera's public view from frames it is offered, at most once per `every_s`."""
 
-    def __init__(self, folder: Path, people: Callable[[np.ndarray], Sequence[Box]] | None, every_s: float = 300.0):
-        """`people(image)`: where the people are; None when the frames' own detections include every person."""
+    def __init__(self, folder: Path, people: Callable[[np.ndarray], Sequence[Box]] | None, every_s: float = 300.0,
+                 vehicle_classes: frozenset[str] = frozenset(PLATED_CLASSES)):  # fmt: skip
+        """`people(image)`: where the people are; None when the frames' own detections include every person.
+        Vehicles among the frame's detections (`vehicle_classes`) are blurred whole, as on a citizen's evidence
+        (dispatch.privacy): their plates are nobody's business on a public page."""
         self.folder, self.people, self.every_s = Path(folder), people, every_s
+        self.vehicle_classes = vehicle_classes
         self._last: dict[str, float] = {}
 
     def due(self, camera_id: str, now_s: float) -> bool:
@@ -44,7 +49,8 @@ class PublicViews:
         self._last[camera_id] = now_s  # a failure waits for the next turn, too: never a retry on every frame
         try:
             boxes = [d.xyxy for d in detections if d.cls == PERSON] if self.people is None else self.people(image)
-            jpeg = public_view(image, boxes, [])
+            vehicles = [d.xyxy for d in detections if d.cls in self.vehicle_classes]
+            jpeg = public_view(redact(image, [], [], vehicles, Audience.citizen), boxes, [])
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self.folder / f"{camera_id}.jpg.tmp"
             tmp.write_bytes(jpeg)

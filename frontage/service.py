@@ -32,7 +32,7 @@ from dispatch.baselines import camera_events, latest_baseline, record_camera_eve
 from dispatch.cases import CaseRecorder
 from dispatch.checkpoints import load_dwelling, save_dwelling
 from dispatch.db import CaseRow, make_engine
-from dispatch.evidence import privacy_finder
+from dispatch.evidence import privacy_classes, privacy_finder
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
@@ -137,7 +137,8 @@ def run_service(
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
-    views = PublicViews(snapshot_dir / "views", people_finder(detector, cfg.rule_classes())) if detector else None
+    views = (PublicViews(snapshot_dir / "views", people_finder(detector, cfg.rule_classes()),
+                         vehicle_classes=privacy_classes(cfg)[1]) if detector else None)  # fmt: skip
     for cam in video:
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
 

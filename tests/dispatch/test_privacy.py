@@ -229,3 +229,16 @@ def test_people_the_rules_do_not_watch_are_found_for_the_evidence(scenes, model,
     rec.handle(ViolationEvent(EventType.opened, "cam1/bus/3", "cam1", "s1", RuleKind.illegal_parking, "bus", 0.0,
                               200.0, subject, 200.0, opened_t=200.0), T0, image, rule_dets)  # fmt: skip
     assert rec.rows()[1].evidence["people"] is None
+
+
+def test_the_shop_pages_camera_view_blurs_people_and_every_vehicle(scenes, tmp_path):
+    """The citizen's policy on the public shop page's picture: no subject there, so every vehicle goes."""
+    from detector.types import Evidence
+    from frontage.public_views import PublicViews
+
+    image, dets = scenes[TRUCKS]
+    views = PublicViews(tmp_path / "views", None, vehicle_classes=frozenset(VEHICLES))
+    assert views.offer("cam1", image, dets, Evidence.seen, 0.0)
+    out = cv2.imread(str(tmp_path / "views" / "cam1.jpg"))
+    for i, b in enumerate(boxes(dets, {"person"} | VEHICLES)):
+        assert_gone(image, out, b, f"public view: box {i}")
