@@ -26,11 +26,13 @@ from api import (
     routes_cases,
     routes_credit,
     routes_evidence,
+    routes_insights,
     routes_meta,
     routes_public,
     routes_reports,
     routes_shops,
     routes_upload,
+    routes_zones,
 )
 from api.auth import TokenStore
 from api.context import AppContext, CameraControl
@@ -44,9 +46,10 @@ log = logging.getLogger(__name__)
 
 JSON_BODY_LIMIT = 64 * 1024  # an action is a word and a reason; anything near this is not one
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries, part headers and the optional reason around the photo
-# Routes that take a photo: a merchant's fix, a citizen's report, an inspector's visit.
+# Routes that take a photo: a merchant's fix, a citizen's report, an inspector's visit, a camera's latest frame.
 _UPLOAD_PATH = re.compile(
-    r"^/(cases/[^/]+/fixed|public/reports|s/[^/]+/(report|inspection)|shops/[^/]+/inspections)/?$"
+    r"^/(cases/[^/]+/fixed|public/reports|s/[^/]+/(report|inspection)|shops/[^/]+/inspections"
+    r"|cameras/[^/]+/snapshot\.jpg)/?$"
 )
 
 
@@ -109,7 +112,7 @@ def create_app(
     app.add_middleware(CountRequests, counter=requests)
     routers = (routes_cases, routes_upload, routes_meta, routes_shops, routes_cameras, routes_reports, routes_credit,
                routes_evidence)  # fmt: skip
-    for module in (*routers, routes_public, pages):
+    for module in (*routers, routes_insights, routes_zones, routes_public, pages):
         app.include_router(module.router)
     pages.mount_static(app)
     return app

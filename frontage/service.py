@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import secrets
 import signal
 import threading
 import time
@@ -36,10 +38,12 @@ from dispatch.evidence import privacy_classes, privacy_finder
 from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
-from frontage.config import Camera, Config, Fixture, RuleKind
+from frontage.config import ApiToken, Camera, Config, Fixture, Role, RuleKind
 from frontage.public_views import PublicViews, people_finder
 from frontage.watch import VIEW_EVENTS, CameraWatch
+from frontage.zone_sync import ZoneSync
 from register.evidence_keys import evidence_key_source
+from register.frontages import config_frontages, seed_from_config
 from register.shops import register_config_shops, shop_lookup
 from zones.engine import ZoneEngine
 
@@ -95,12 +99,15 @@ def run_service(
     clock: Clock | None = None,
     feed_epoch: dt.datetime | None = None,
     api_port: int | None = None,
+    stop_event: threading.Event | None = None,
 ) -> int:
     """Watch every camera until stopped; returns the number of cases this process opened.
 
     Cameras whose source is a `.jsonl` detections file are fed on the clock, their t=0 at `feed_epoch`
     (default: the start of this process), as recorded (no tracker: the rules re-associate parked objects).
-    The operator API serves on cfg.api.host and `api_port` (default cfg.api.port; 0 picks a free port; -1 off)."""
+    The operator API serves on cfg.api.host and `api_port` (default cfg.api.port; 0 picks a free port; -1 off).
+    The cameras' frontages follow the zone editor's latest versions, taken over HTTP from this API or from
+    cfg.zones.url (frontage.zone_sync). `stop_event`, when given, stops the service when set."""
     clock = clock or SystemClock()
     engine = make_engine(db_url)
     register_config_shops(engine, cfg, clock.now())  # signboards, reports and credit know the configured shops
@@ -117,6 +124,10 @@ def run_service(
     if resumed:
         log.info("restored the dwell of %d object(s) and the absence of %d with open cases from the last checkpoint",
                  sum(not st.opened for st in resumed), sum(st.opened for st in resumed))  # fmt: skip
+    # The zone editor's versions: here when this process's own API holds them (version 1 from the config), else
+    # at cfg.zones.url, whose latest the first poll brings.
+    stored = {} if cfg.zones.url else seed_from_config(engine, cfg, start)
+    running_zones = {cid: zv.version for cid, zv in stored.items()}  # the zone version each camera runs
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
     recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow)
 
@@ -168,23 +179,52 @@ def run_service(
 
     def camera_status() -> list[dict]:
         out = [{"id": cid, **r.state().as_dict(), **stats[cid], "source": r.source, **watches[cid].status.as_dict(),
-                "baseline_version": watches[cid].baseline_version} for cid, r in readers.items()]  # fmt: skip
+                "baseline_version": watches[cid].baseline_version, "zones_version": running_zones.get(cid)}
+               for cid, r in readers.items()]  # fmt: skip
         return out + [
-            {"id": cid, "state": f.state, "reconnects": 0, "source": "detections feed"} for cid, f in feeds.items()
-        ]
+            {"id": cid, "state": f.state, "reconnects": 0, "source": "detections feed",
+             "zones_version": running_zones.get(cid)} for cid, f in feeds.items()
+        ]  # fmt: skip
 
     api = None
     port = cfg.api.port if api_port is None else api_port
+    own_token = os.environ.get("FRONTAGE_ZONES_TOKEN") or cfg.zones.token or secrets.token_urlsafe(32)
     if port >= 0:
         from api.app import create_app
         from dispatch.open311_server import BackgroundServer
 
-        app = create_app(cfg, engine, workflow, snapshot_dir=snapshot_dir, upload_dir=snapshot_dir.parent / "uploads",
-                         camera_status=camera_status, camera_control=control)  # fmt: skip
+        app = create_app(_with_sync_token(cfg, own_token), engine, workflow, snapshot_dir=snapshot_dir,
+                         upload_dir=snapshot_dir.parent / "uploads", camera_status=camera_status,
+                         camera_control=control)  # fmt: skip
         api = BackgroundServer(app, cfg.api.host, port).start()
         log.warning("operator API and review page on %s/", api.url)
 
-    stop = Stopper(threading.Event())
+    def apply_zones(cam_id: str, version: int, author: str, frontages: list, t: float) -> None:
+        """A camera's new zone version, between two rounds: the rules, the gate and the evidence drawing follow,
+        and the open cases whose object stands outside its shop's new frontage clear."""
+        reason = f"frontage redrawn (zones version {version} by {author})"
+        if cam_id in watches:
+            events = watches[cam_id].redraw(frontages, t, reason)
+        else:
+            events = zones.set_frontages(cam_id, frontages, t, reason)
+        for key in [k for k in polygons if k[1] == cam_id]:
+            del polygons[key]
+        polygons.update({(shop, cam_id): pts for shop, pts in zones.frontages(cam_id)})
+        for ev in events:
+            try:
+                recorder.handle(ev, start, None)
+            except Exception:  # a store hiccup costs this clearing; the case stays open for an operator
+                log.exception("could not record %s of %s", ev.type.value, ev.key)
+        running_zones[cam_id] = version
+        log.warning("camera %s: zones version %d by %s applied (%d frontage(s); %d open case(s) cleared)",
+                    cam_id, version, author, len(frontages), len(events))  # fmt: skip
+
+    for cid, zv in stored.items():
+        if zv.frontages != config_frontages(cfg, cid):  # edited since the config's version 1
+            apply_zones(cid, zv.version, zv.author, zv.polygons(), 0.0)
+    sync = _zone_sync(cfg, api, own_token, readers, {cid: zv.version for cid, zv in stored.items()})
+
+    stop = Stopper(stop_event or threading.Event())
     stop.install()
     # built here: a bad sender setup fails the start, loudly
     loop = DispatchLoop(engine, cfg, clock, workflow, snapshot_dir=snapshot_dir)
@@ -242,6 +282,11 @@ def run_service(
             t_run = (now - start).total_seconds()
             control.now = now
             control.apply_pending()  # operators' confirmations and baseline changes, on this thread
+            for rz in sync.take() if sync is not None else ():  # the zone editor's new versions, on this thread
+                try:
+                    apply_zones(rz.camera_id, rz.version, rz.author, rz.polygons(), t_run)
+                except Exception:
+                    log.exception("camera %s: zones version %d not applied", rz.camera_id, rz.version)
             scheduler.step({c.id: readers[c.id].latest() for c in video}, t_run, partial(record_live, t_run, now))
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:
@@ -250,9 +295,39 @@ def run_service(
         for r in readers.values():
             r.stop()
         dispatcher.join(timeout=10)
+        if sync is not None:
+            sync.stop()
         if api is not None:
             api.stop()
     return len(recorder.case_ids)
+
+
+def _with_sync_token(cfg: Config, token: str) -> Config:
+    """The config the API runs on: with the zone sync's token, when it is one this process made for itself."""
+    if cfg.zones.url or any(t.token == token for t in cfg.api.tokens):
+        return cfg
+    mine = ApiToken(name="zone sync (this camera process)", role=Role.admin, token=token)
+    return cfg.model_copy(update={"api": cfg.api.model_copy(update={"tokens": [*cfg.api.tokens, mine]})})
+
+
+def _zone_sync(cfg: Config, api, token: str, readers: dict[str, StreamReader],
+               known: dict[str, int]) -> ZoneSync | None:  # fmt: skip
+    """The thread that takes the zone editor's versions over HTTP and pushes the cameras' frames; None when
+    there is no API to talk to (no zones.url and this process serves none)."""
+    if not cfg.cameras or (not cfg.zones.url and api is None):
+        if cfg.cameras:
+            log.warning("no API serves the zones (api off, no zones.url): the cameras keep their frontages")
+        return None
+    url = cfg.zones.url or f"http://{'127.0.0.1' if api.host in ('0.0.0.0', '::', '') else api.host}:{api.port}"
+
+    def frame(camera_id: str):
+        latest = readers[camera_id].latest() if camera_id in readers else None
+        return None if latest is None else latest.image
+
+    z = cfg.zones
+    return ZoneSync(url, token, {c.id: (c.width, c.height) for c in cfg.cameras}, poll_s=z.poll_s,
+                    snapshot_every_s=z.snapshot_every_s, timeout_s=z.timeout_s, frames=frame,
+                    known=known).start()  # fmt: skip
 
 
 def _regions_to_gate(gate: ChangeGate, cam: Camera, polygons: list) -> None:

@@ -21,6 +21,7 @@ from detector.static_objects import StaticObjectDetector
 from detector.types import Detection
 from detector.view import ViewGuard, ViewReport, disagreement, warp_box, warp_points
 from frontage.config import EXPLAINING_CLASSES, Camera, Config, Fixture
+from zones.dwell import ViolationEvent
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,19 @@ class CameraWatch:
         """A new baseline version (fixtures in the reference view)."""
         self.fixtures, self.baseline_version = list(fixtures), version
         self._apply_fixtures()
+
+    def redraw(self, polygons: Sequence[tuple[str, Sequence[tuple[float, float]]]], t: float,
+               reason: str) -> list[ViolationEvent]:  # fmt: skip
+        """The zone editor saved new frontages (by shop, in the reference view): the zone engine, the static-object
+        models' watched region and the change gate follow at once. Returns the events of the cases that clear
+        because their object no longer stands in its shop's new frontage."""
+        self.reference_polygons = {shop: [(float(x), float(y)) for x, y in pts] for shop, pts in polygons}
+        polys = self.polygons()
+        events = self.zones.set_frontages(self.camera.id, list(polys.items()), t, reason)
+        if self.static is not None:
+            self.static.warp(np.eye(3), list(polys.values()))  # same view, new region: what it learned stays
+        self.on_regions(list(polys.values()))
+        return events
 
     def confirm(self, now: dt.datetime) -> dict:
         """An operator confirmed the camera's current view: the guard compares with it from now on, the frontages

@@ -1,0 +1,130 @@
+"""End to end: a running `frontage run` (run_service in a thread, a recorded-detections camera, its own API on a
+real socket) picks up zones saved over HTTP without a restart. Street time runs on a ManualClock; only the zone
+sync's polling (zones.poll_s = 0.2 s) is real time.
+
+A car parks in shop-a's frontage and its case opens. An admin saves a version that draws shop-a's frontage
+without the car: the running service clears the case ("frontage redrawn"). Then a version whose shop-b
+frontage holds the car: a case opens for shop-b after its dwell. The service's own frame snapshots are off here
+(a detections feed has no pixels); tests/api/test_zones_api.py covers them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.db import CaseEventRow, CaseRow, make_engine
+from frontage.clock import ManualClock
+from frontage.config import parse_config
+from frontage.service import run_service
+
+T0 = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
+ADMIN = "zones-admin-token-0123456789"
+A = [[100, 200], [400, 200], [400, 350], [100, 350]]
+A_SMALL = [[100, 200], [200, 200], [200, 350], [100, 350]]
+B = [[420, 200], [620, 200], [620, 350], [420, 350]]
+B_WIDE = [[220, 200], [620, 200], [620, 350], [220, 350]]
+PARKED = [250, 220, 330, 300]  # ground point (290, 300): in A, not in A_SMALL, in B_WIDE
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def until(what: Callable[[], object], timeout: float = 10.0) -> object:
+    """Poll a condition on the running service (real time: the service runs in its own threads)."""
+    end, pause = time.monotonic() + timeout, threading.Event()
+    while time.monotonic() < end:
+        if found := what():
+            return found
+        pause.wait(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+@pytest.fixture
+def service(tmp_path):
+    feed = [json.dumps({"t": i * 0.5, "camera_id": "cam1", "detections": [{"cls": "car", "conf": 0.9, "xyxy": PARKED}]})
+            for i in range(400)]  # fmt: skip
+    (tmp_path / "feed.jsonl").write_text("\n".join(feed) + "\n")
+    cfg = parse_config({
+        "cameras": [{"id": "cam1", "source": str(tmp_path / "feed.jsonl"), "width": 640, "height": 360}],
+        "shops": [{"id": s, "name": s, "responsible": {"name": s}, "frontages": [{"camera_id": "cam1", "polygon": p}]}
+                  for s, p in (("shop-a", A), ("shop-b", B))],
+        "rules": {"illegal_parking": {"classes": ["car"], "dwell_s": 10, "entry_debounce_s": 1, "exit_grace_s": 6,
+                                      "repeat_window_s": 0, "deadline": {"remind_after_s": 3600}}},
+        "dispatch": {"reminder_channels": ["log"]},
+        "api": {"tokens": [{"name": "ada", "role": "admin", "token": ADMIN}]},
+        "zones": {"poll_s": 0.2, "snapshot_every_s": 0},
+    })  # fmt: skip
+    clock, stop, port = ManualClock(T0), threading.Event(), free_port()
+    db = f"sqlite:///{tmp_path / 'frontage.db'}"
+    thread = threading.Thread(target=run_service, args=(cfg,), daemon=True, kwargs={
+        "weights": "unused", "db_url": db, "snapshot_dir": tmp_path / "snaps", "clock": clock, "feed_epoch": T0,
+        "api_port": port, "stop_event": stop})  # fmt: skip
+    thread.start()
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"})
+    until(lambda: _up(api))
+    engine = make_engine(db)
+    yield api, clock, engine
+    stop.set()
+    thread.join(15)
+    api.close()
+    engine.dispose()
+    assert not thread.is_alive()
+
+
+def _up(api: httpx.Client) -> bool:
+    try:
+        return api.get("/healthz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def cases(engine) -> list[tuple[str, str]]:
+    with Session(engine) as s:
+        return [(c.shop_id, c.state) for c in s.scalars(select(CaseRow).order_by(CaseRow.id))]
+
+
+def save(api: httpx.Client, base: int, a, b) -> int:
+    frontages = [{"shop_id": "shop-a", "polygon": a}, {"shop_id": "shop-b", "polygon": b}]
+    res = api.put("/cameras/cam1/zones", json={"frontages": frontages, "note": "redrawn", "base_version": base})
+    assert res.status_code == 201, res.text
+    return res.json()["version"]
+
+
+def test_the_running_service_uses_a_saved_zone_version_without_a_restart(service):
+    api, clock, engine = service
+    assert api.get("/cameras/cam1/zones").json()["version"] == 1  # the config's, put there at start
+    clock.set(T0 + dt.timedelta(seconds=20))
+    until(lambda: cases(engine) == [("shop-a", "detected")])
+
+    saved_at = time.monotonic()
+    assert save(api, 1, A_SMALL, B) == 2
+    until(lambda: cases(engine) == [("shop-a", "resolved")], timeout=5)
+    took = time.monotonic() - saved_at
+    assert _applied(api, 2)
+    with Session(engine) as s:
+        last = s.scalars(select(CaseEventRow).order_by(CaseEventRow.id.desc())).first()
+        assert (last.to_state, last.reason) == ("resolved", "frontage redrawn (zones version 2 by ada)")
+    assert took < 3.0, f"the saved zones took {took:.2f} s to reach the running service"
+
+    assert save(api, 2, A_SMALL, B_WIDE) == 3  # now the car stands in shop-b's frontage
+    until(lambda: _applied(api, 3))
+    clock.set(T0 + dt.timedelta(seconds=40))  # past shop-b's dwell, counted from the redraw
+    until(lambda: cases(engine) == [("shop-a", "resolved"), ("shop-b", "detected")])
+
+
+def _applied(api: httpx.Client, version: int) -> bool:
+    """The camera process runs that version (GET /cameras: what the camera loop reports)."""
+    (cam,) = api.get("/cameras").json()
+    return cam["detail"].get("zones_version") == version
