@@ -21,6 +21,7 @@ from dispatch.evidence import boxes_of, draw_evidence, evidence_record, privacy_
 from dispatch.lifecycle import Actor, CaseState
 from dispatch.workflow import ledger
 from zones.dwell import EventType, ViolationEvent
+from zones.routing import Route, route_case
 
 if TYPE_CHECKING:
     from dispatch.workflow import Workflow
@@ -75,17 +76,26 @@ class CaseRecorder:
         snapshot, evidence = None, None
         if image is not None and ev.type is EventType.opened:
             snapshot, evidence = self._snapshot(ev, image, detections)
+        route = self._route(ev, image)
         for attempt in range(3):
             try:
-                return self._apply(ev, start, snapshot, evidence)
+                return self._apply(ev, start, snapshot, evidence, route)
             except StaleDataError:
                 if attempt == 2:
                     raise
         return None
 
+    def _route(self, ev: ViolationEvent, image: np.ndarray | None) -> Route | None:
+        """Routing (zones.routing): the party that answers for the objects of a case that opens, on its frame."""
+        if ev.type is not EventType.opened:
+            return None
+        return route_case(self.workflow.cfg.routing, image, ev.object_class, (ev.box, *ev.others), ev.shop_id,
+                          ev.camera_id)  # fmt: skip
+
     def _apply(
-        self, ev: ViolationEvent, start: dt.datetime, snapshot: Path | None, evidence: dict | None
-    ) -> int | None:
+        self, ev: ViolationEvent, start: dt.datetime, snapshot: Path | None, evidence: dict | None,
+        route: Route | None = None,
+    ) -> int | None:  # fmt: skip
         key = ev.key
         with Session(self.engine) as s, s.begin():
             row = s.scalar(select(CaseRow).where(CaseRow.violation_key == key))
@@ -111,7 +121,7 @@ class CaseRecorder:
                 s.add(row)
                 s.flush()
                 self.case_ids.append(row.id)
-                self.workflow.case_opened(s, row, row.opened_at)
+                self.workflow.case_opened(s, row, row.opened_at, route)
             elif row is None:
                 log.warning("event %s for unknown violation %s ignored", ev.type, key)
                 return None

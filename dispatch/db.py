@@ -61,6 +61,9 @@ class CaseRow(Base):
     # The responsible party when the case opened (the register's party_id, else the shop id): credit stays with
     # whoever held the shop then, even after it changes hands. Null on cases from before the register.
     party_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    # The routing rule (frontage.config RoutingRule.name) that sent the case to party_id instead of the shop's party
+    # (a shared-bike operator, a delivery company); null: the shop's own case. Why is in the opening ledger entry.
+    routed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     object_class: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(20), index=True)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from frontage.config import Shop
+from frontage.config import Party, Shop
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,20 @@ class ShopCard:
 
 
 ShopLookup = Callable[[str], ShopCard | None]
+
+
+@dataclass(frozen=True)
+class PartyCard:
+    """A party a routing rule sends cases to (a bike operator, a delivery company): who is reminded instead of the
+    shop's responsible party."""
+
+    id: str
+    name: str
+    kind: str = ""
+    webhook: str = ""
+    mqtt_topic: str = ""
+
+    @classmethod
+    def of_party(cls, party: Party) -> PartyCard:
+        c = party.contact
+        return cls(party.id, party.name, party.kind.value, c.webhook, c.mqtt_topic)

@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
@@ -22,13 +23,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.db import CaseEventRow, CaseRow, OutboxRow
-from dispatch.directory import ShopCard, ShopLookup
+from dispatch.directory import PartyCard, ShopCard, ShopLookup
 from dispatch.evidence_links import platform_path
 from dispatch.lifecycle import Actor, CaseState, TransitionRefused, check_transition
 from dispatch.notify import reminder_payload, reminder_topic
 from dispatch.outbox import enqueue
 from frontage.clock import Clock
-from frontage.config import CaseKind, CaseSource, Config, RuleKind
+from frontage.config import CaseKind, CaseSource, Config, Deadline, RuleKind
+
+if TYPE_CHECKING:
+    from zones.routing import Route
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +144,21 @@ class Workflow:
         card = self.shops(shop_id) if self.shops is not None else None
         return card.party_id if card is not None and card.party_id else shop_id
 
-    def deadline(self, case: CaseRow):
+    def deadline(self, case: CaseRow) -> Deadline:
+        """A routed case runs on its party's own deadline (else the rule's, never the shop's)."""
+        if case.routed_by and case.kind in RuleKind.__members__:
+            party = self.cfg.routing.party(case.party_id or "")
+            own = party.deadlines.get(RuleKind(case.kind)) if party is not None else None
+            return own or self.cfg.rules.get(RuleKind(case.kind)).deadline
         return self.cfg.deadline(case.shop_id, CaseKind(case.kind), CaseSource(case.source))
+
+    def routed_party(self, case: CaseRow) -> PartyCard | None:
+        """The party a routing rule sent the case to; None for the shop's own case. A party since taken out of the
+        config is still reminded on its MQTT topic (by id), never silently replaced by the shop."""
+        if not case.routed_by or not case.party_id:
+            return None
+        party = self.cfg.routing.party(case.party_id)
+        return PartyCard.of_party(party) if party is not None else PartyCard(case.party_id, case.party_id)
 
     # --- cases from people (citizens, inspectors) -----------------------------------------------------------
 
@@ -190,9 +207,16 @@ class Workflow:
             case.remind_due_at = at + dt.timedelta(seconds=self.deadline(case).remind_after_s)
         return case
 
-    def case_opened(self, session: Session, case: CaseRow, at: dt.datetime) -> None:
+    def case_opened(self, session: Session, case: CaseRow, at: dt.datetime, route: Route | None = None) -> None:
+        """`route`: the routing rule's decision (zones.routing); the case then belongs to that party, and the
+        opening ledger entry says why. The shop's merchants still see it (it stands in their frontage), but
+        its reminders, deadline, escalation and credit are the party's."""
         kind = RuleKind(case.kind)
         case.party_id = self.party(case.shop_id)
+        routed = ""
+        if route is not None:
+            case.party_id, case.routed_by = route.party, route.rule
+            routed = f"; {route.reason}"
         session.add(
             CaseEventRow(
                 case_id=case.id,
@@ -200,8 +224,8 @@ class Workflow:
                 from_state=None,
                 to_state=case.state,
                 actor=A.system.value,
-                reason=f"camera {case.camera_id}: {case.object_class} in frontage for {case.dwell_s:.0f} s",
-                data={"box": case.box},
+                reason=f"camera {case.camera_id}: {case.object_class} in frontage for {case.dwell_s:.0f} s{routed}",
+                data={"box": case.box, **(route.data() if route is not None else {})},
             )
         )
         deadline = self.deadline(case)
@@ -224,9 +248,12 @@ class Workflow:
         if window <= 0:
             return None
         reminded = select(CaseEventRow.case_id).where(CaseEventRow.to_state == S.reminded.value)
+        # a routed case repeats only its own party's earlier case there; the shop's cases only the shop's
+        same_party = CaseRow.party_id == case.party_id if case.routed_by else CaseRow.routed_by.is_(None)
         return session.scalar(
             select(CaseRow)
             .where(
+                same_party,
                 CaseRow.shop_id == case.shop_id,
                 CaseRow.kind == case.kind,
                 CaseRow.id != case.id,
@@ -407,19 +434,31 @@ class Workflow:
 
     def _reminder(self, case: CaseRow, deadline_at: dt.datetime, channel: str) -> dict:
         shop = self.shop(case.shop_id)
+        party = self.routed_party(case)
+        responsible = {"kind": shop.party_kind, "name": shop.party_name}
+        if party is not None:  # routed: the party's own reminder, about the shop's frontage where its objects stand
+            responsible = {"kind": party.kind, "name": party.name, "id": party.id, "routed_by": case.routed_by}
         payload = reminder_payload(
             {"id": case.id, "kind": case.kind, "object_class": case.object_class, "opened_at": case.opened_at},
             {
                 "id": shop.id,
                 "name": shop.name,
                 "address": shop.address,
-                "responsible": {"kind": shop.party_kind, "name": shop.party_name},
+                "responsible": responsible,
             },
             case.kind,
             deadline_at,
             self.snapshot_url(case.id),
         )
         payload["message"] = f"{SERVICE_NAMES[case.kind]} at {shop.name}: please clear it by {deadline_at.isoformat()}."
+        if party is not None:
+            payload["message"] = (f"{party.name}: your {case.object_class} stands in the frontage of {shop.name} "
+                                  f"({shop.address or shop.id}); please clear it by {deadline_at.isoformat()}.")
+            if channel == "webhook":
+                payload["url"] = party.webhook or self.cfg.dispatch.webhook_url
+            elif channel == "mqtt":
+                payload["topic"] = party.mqtt_topic or reminder_topic(party.id, self.cfg.dispatch.mqtt_topic_prefix)
+            return payload
         if channel == "webhook":
             payload["url"] = shop.webhook or self.cfg.dispatch.webhook_url
         elif channel == "mqtt":
@@ -428,6 +467,10 @@ class Workflow:
 
     def _service_request(self, case: CaseRow) -> dict:
         shop = self.shop(case.shop_id)
+        party = self.routed_party(case)
+        responsible = shop.party_name
+        if party is not None:
+            responsible = f"{party.name} ({party.kind}, routed by rule {case.routed_by})"
         by = {"camera": f"seen by camera {case.camera_id}", "inspector": "found by an inspector"}
         what = f"{case.object_class} " if case.object_class else ""
         seen = f"{what}at {shop.name} ({shop.id}), {by.get(case.source, 'reported by a citizen')}"
@@ -436,7 +479,7 @@ class Workflow:
             "service_name": SERVICE_NAMES[case.kind],
             "description": (
                 f"{SERVICE_NAMES[case.kind]}: {seen} since {case.first_seen_at.isoformat()}; "
-                f"the responsible party {shop.party_name} was reminded"
+                f"the responsible party {responsible} was reminded"
                 + (f" (case {case.linked_case_id}, a repeat offence)" if case.linked_case_id else "")
                 + " and did not clear it."
             ),
@@ -445,6 +488,8 @@ class Workflow:
             # The violation key, not the local row id: unique across edge boxes and database resets.
             "attribute": {"case_id": case.violation_key, "shop_id": shop.id},
         }
+        if party is not None:
+            body["attribute"]["party_id"] = party.id
         if shop.lat is not None and shop.lon is not None:
             body["lat"], body["long"] = shop.lat, shop.lon
         return body

@@ -705,6 +705,164 @@ class ConsoleConfig(Strict):
         return m.group(1).replace("{s}.", "*.") if m else ""
 
 
+# ---------------------------------------------------------------- routing to the right responsible party
+
+# Named colours for routing rules: hue range in degrees (0-360, the colour wheel; lo > hi wraps through red).
+COLOUR_HUES: dict[str, tuple[float, float]] = {
+    "red": (340.0, 15.0),
+    "orange": (15.0, 40.0),
+    "yellow": (40.0, 70.0),
+    "green": (75.0, 165.0),
+    "cyan": (165.0, 195.0),
+    "blue": (195.0, 250.0),
+    "purple": (250.0, 300.0),
+}
+_PARTY_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class ColourRegion(StrEnum):
+    whole = "whole"
+    upper = "upper"  # a delivery e-bike's top box rides above the rear wheel
+    lower = "lower"
+
+
+class ColourSignature(Strict):
+    """How a party's objects look: a share of the box's pixels (or of its upper or lower half) in a hue range,
+    saturated and bright enough to be paint rather than grey paving in dim light."""
+
+    name: str = Field("", description=f"A named colour ({', '.join(COLOUR_HUES)}); or give hue instead.")
+    hue: tuple[float, float] | None = Field(
+        None,
+        description="Hue range [from, to] in degrees (0-360: 0 red, 60 yellow, 120 green, 210 blue); from > to "
+        "wraps through red (e.g. [340, 15]).",
+    )
+    min_saturation: float = Field(
+        0.45, ge=0, le=1, description="Least saturation (0-1) of a pixel that counts: below it, it is grey."
+    )
+    min_value: float = Field(
+        0.2, ge=0, le=1, description="Least brightness (0-1) of a pixel that counts: darker pixels have no hue."
+    )
+    min_share: float = Field(
+        0.12,
+        gt=0,
+        le=1,
+        description="Least share of the region's pixels in the colour for the object to match. A bicycle's box is "
+        "mostly the street seen through its frame: its paint covers 10-30 % of it.",
+    )
+    region: ColourRegion = Field(
+        ColourRegion.whole,
+        description="Which part of the object's box is measured: whole, upper (a top box above the rear wheel) "
+        "or lower half.",
+    )
+    solid: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="Count only solid blocks of the colour at least this share of the box's width across (a top "
+        "box, a panel), not thin strokes of it (a painted frame's tubes): 0.1 tells a delivery e-bike's top box "
+        "from a shared bike's frame of the same colour. 0 counts every pixel.",
+    )
+
+    @model_validator(mode="after")
+    def _one_colour(self) -> ColourSignature:
+        if bool(self.name) == (self.hue is not None):
+            raise ValueError("give exactly one of name (a named colour) or hue (a range in degrees)")
+        if self.name and self.name not in COLOUR_HUES:
+            raise ValueError(f"unknown colour {self.name!r}; known: {', '.join(COLOUR_HUES)}")
+        if self.hue is not None:
+            lo, hi = self.hue
+            if not (0 <= lo <= 360 and 0 <= hi <= 360):
+                raise ValueError(f"hue range {list(self.hue)}: both ends must lie in 0-360 degrees")
+            if lo == hi:
+                raise ValueError(f"hue range {list(self.hue)} is empty: give two different ends")
+        return self
+
+    @property
+    def hue_range(self) -> tuple[float, float]:
+        return self.hue if self.hue is not None else COLOUR_HUES[self.name]
+
+    @property
+    def label(self) -> str:
+        return self.name or f"hue {self.hue_range[0]:g}-{self.hue_range[1]:g}"
+
+
+class Party(Strict):
+    """A responsible party that is not a shop: a shared-bike operator, a delivery company. Cases routed to it are
+    reminded to its contact, on its own deadline, and count for its credit, not the shop's."""
+
+    id: str = Field(min_length=1, max_length=100, pattern=_PARTY_ID, description="Unique party id (in cases.party_id).")
+    name: str = Field(min_length=1, description="The party's name, in reminders and escalations.")
+    kind: ResponsibleKind = Field(ResponsibleKind.bike_operator, description="bike_operator or delivery_company.")
+    contact: Contact = Field(default_factory=Contact, description="How the party is reminded.")
+    deadlines: dict[RuleKind, Deadline] = Field(
+        default_factory=dict,
+        description="The party's own deadlines per rule (its teams come by van); a rule without one uses the "
+        "rule's deadline, never the shop's.",
+    )
+
+
+class RoutingRule(Strict):
+    """Which objects belong to a party: their class, their colour and, optionally, where they stand."""
+
+    name: str = Field(min_length=1, max_length=100, description="Rule name, recorded in the ledger as the reason.")
+    classes: list[str] = Field(min_length=1, description="Rule class names (after class_map) this rule routes.")
+    colour: ColourSignature = Field(description="The colour signature that tells the party's objects apart.")
+    shops: list[str] = Field(default_factory=list, description="Only in these shops' frontages; empty: everywhere.")
+    cameras: list[str] = Field(default_factory=list, description="Only on these cameras; empty: on all.")
+    party: str = Field(min_length=1, description="The id of the party (routing.parties) the case goes to.")
+
+
+class RoutingConfig(Strict):
+    """Send a case to the party that answers for what stands there (shared bikes to their operator, delivery
+    e-bikes to their company) instead of the shop. The first rule that matches wins; nothing matching, the case
+    stays with the shop. The decision is taken once, when the case opens, on its evidence frame."""
+
+    parties: list[Party] = Field(default_factory=list, description="Parties cases can be routed to.")
+    rules: list[RoutingRule] = Field(default_factory=list, description="Routing rules, tried in order.")
+    pile_share: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="A case of several objects (one_case_per_shop) goes to a party only when more than this share "
+        "of them match that party's rules; a mixed pile stays with the shop.",
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> RoutingConfig:
+        ids = [p.id for p in self.parties]
+        names = [r.name for r in self.rules]
+        for what, values in (("party id", ids), ("rule name", names)):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what}(s): {', '.join(dupes)}")
+        for rule in self.rules:
+            if rule.party not in ids:
+                raise ValueError(f"rule {rule.name!r}: unknown party {rule.party!r}; known: {ids}")
+        return self
+
+    def party(self, party_id: str) -> Party | None:
+        return next((p for p in self.parties if p.id == party_id), None)
+
+
+def routing_problems(cfg: Config) -> list[tuple[str, str]]:
+    """Routing references that span the config: shops, cameras, classes; a party id that is also a shop's."""
+    problems: list[tuple[str, str]] = []
+    shops, cams = {s.id for s in cfg.shops}, {c.id for c in cfg.cameras}
+    routed = {c for _, rule in cfg.rules.items() for c in rule.classes}
+    for pi, party in enumerate(cfg.routing.parties):
+        if party.id in shops:
+            problems.append((f"routing.parties[{pi}].id", f"{party.id!r} is also a shop id: credit would mix"))
+    for ri, rule in enumerate(cfg.routing.rules):
+        path = f"routing.rules[{ri}]"
+        problems += [(f"{path}.shops[{i}]", f"unknown shop {s!r}") for i, s in enumerate(rule.shops)
+                     if cfg.cameras and s not in shops]  # fmt: skip
+        problems += [(f"{path}.cameras[{i}]", f"unknown camera {c!r}") for i, c in enumerate(rule.cameras)
+                     if cfg.cameras and c not in cams]  # fmt: skip
+        problems += [(f"{path}.classes[{i}]", f"class {c!r} is watched by no rule, so nothing of it opens a case")
+                     for i, c in enumerate(rule.classes) if c not in routed]  # fmt: skip
+    return problems
+
+
 class Config(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA timezone for active hours and reports.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Model and sampling.")
@@ -728,6 +886,11 @@ class Config(Strict):
     zones: ZonesConfig = Field(
         default_factory=ZonesConfig,
         description="`frontage run`: where the cameras' frontages come from after start (the zone editor's API).",
+    )
+    routing: RoutingConfig = Field(
+        default_factory=RoutingConfig,
+        description="Cases that go to another responsible party than the shop: shared bikes to their operator, "
+        "delivery e-bikes to their company, told apart by class and colour.",
     )
     dwell_checkpoint_s: float = Field(
         2.0,
@@ -869,6 +1032,7 @@ def cross_check(cfg: Config, model_names: Iterable[str] | None = None) -> list[t
                 problems.append(
                     (f"rules.{kind.value}.classes[{ci}]", f"unknown class {cls!r} (not produced by the model)")
                 )
+    problems += routing_problems(cfg)
     return problems
 
 

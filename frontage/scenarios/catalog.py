@@ -24,6 +24,7 @@ every 2 s).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from frontage.scenarios.sprites import (
     BOARD,
     BUS_BLUE,
     CITYHALL_STILL,
+    NIGHT_ARCADE_STILL,
     PARASOL,
     PARASOL_MIRRORED,
     PERSON_COAT,
@@ -597,3 +599,129 @@ SCENARIOS: dict[str, Scenario] = build()
 TRAFFIC = ("traffic_lane", "stop_and_go", "bus_stop", "double_park")
 GOODS = ("crates_out", "person_stands", "van_parks", "camera_shift", "camera_reaimed", "permitted_planter",
          "parasols", "dawn", "street_lights", "shadows", "rain")  # fmt: skip
+
+
+# ---------------------------------------------------------------- the right responsible party
+# Shared bikes and delivery e-bikes go to the company that answers for them (frontage.config RoutingConfig). The
+# scenes show the night arcade still's pavement up close (its `view`, zoomed 2x: 640x360 frames, so the model sees
+# the still's real parked bike as large as it needs it) with the arcade shop's frontage along it. The still's own
+# parked bike stands in that frontage: painted in place in an operator's livery (sprites.recolour, its texture
+# kept), as it is (a private bike), or carrying a top box in a delivery company's colour. Verified with
+# yolov8n-coco-int8-640.onnx on the H.264 frames: bicycle 0.56 as it is, 0.67 blue, 0.63 green, yellow reads as
+# motorcycle 0.44 and bicycle 0.30 (so the shared-bike rules route both classes), with the blue top box bicycle
+# 0.47. Colour shares measured there (detector.colour): yellow 0.09, blue 0.26, green 0.16 of the whole box, the
+# private bike at most 0.03 of any; the blue top box 0.22 of the upper half in solid blocks, the blue bike 0.02.
+
+ROUTING_VIEW = (500, 300, 820, 480)  # the part of the night arcade still the camera shows
+ROUTING_ZOOM = 2.0
+ROUTING_SIZE = (640, 360)
+ROUTING_DWELL_S = 6.0
+ARCADE_FRONTAGE = [[160, 120], [300, 95], [420, 250], [280, 275]]  # the pavement band, kerb to columns
+# The still's parked bike (bicycle 0.62-0.74 in its own surroundings at 1.5-3x), its object box at (601, 351, 648,
+# 384) in the still: in the view its ground point is (249, 168), inside the frontage. The still's other bike (by
+# the kerb) and the scooter rider stay outside it.
+ARCADE_BIKE = Sprite("bike_arcade", NIGHT_ARCADE_STILL, (597, 347, 652, 388), "bicycle", (4, 4, 51, 37))
+BIKE_SPOT = ((624.5 - ROUTING_VIEW[0]) * ROUTING_ZOOM, (384.0 - ROUTING_VIEW[1]) * ROUTING_ZOOM)
+# Liveries (hue in degrees, least saturation): Meituan yellow, Hellobike blue, Qingju green.
+LIVERY = {"yellow": (45.0, 0.9), "blue": (212.0, 0.85), "green": (140.0, 0.8)}
+TOP_BOX_SPOT = ((613.0 - ROUTING_VIEW[0]) * ROUTING_ZOOM, (363.0 - ROUTING_VIEW[1]) * ROUTING_ZOOM)
+TOP_BOX_SCALE = 0.7  # the red-and-white stand, a crate-sized box, as a top box on the bike's rack
+
+
+def routing_config(video: str) -> dict:
+    """The arcade shop, parking of bicycles and motorcycles (e-bikes) for 6 s, and the routing rules of
+    configs/routing.example.yaml with their thresholds measured on this camera."""
+    deadline = {"remind_after_s": 0, "fix_within_s": 30}
+    parties = [
+        {"id": "meituan-bike", "name": "Meituan Bike", "kind": "bike_operator",
+         "contact": {"mqtt_topic": "operators/meituan-bike"},
+         "deadlines": {"illegal_parking": {"remind_after_s": 0, "fix_within_s": 120}}},
+        {"id": "hellobike", "name": "Hellobike", "kind": "bike_operator",
+         "deadlines": {"illegal_parking": {"remind_after_s": 0, "fix_within_s": 90}}},
+        {"id": "qingju", "name": "Qingju (DiDi)", "kind": "bike_operator"},
+        {"id": "eleme", "name": "Ele.me delivery", "kind": "delivery_company",
+         "deadlines": {"illegal_parking": {"remind_after_s": 0, "fix_within_s": 15}}},
+    ]  # fmt: skip
+    two = ["bicycle", "motorcycle"]
+    rules = [
+        {"name": "delivery-eleme", "classes": two, "party": "eleme",
+         "colour": {"name": "blue", "region": "upper", "solid": 0.1, "min_saturation": 0.6, "min_share": 0.12}},
+        {"name": "shared-bikes-meituan", "classes": two, "party": "meituan-bike",
+         "colour": {"name": "yellow", "min_share": 0.05}},
+        {"name": "shared-bikes-hellobike", "classes": two, "party": "hellobike",
+         "colour": {"name": "blue", "min_share": 0.12}},
+        {"name": "shared-bikes-qingju", "classes": two, "party": "qingju",
+         "colour": {"name": "green", "min_share": 0.08}},
+    ]  # fmt: skip
+    w, h = ROUTING_SIZE
+    return {
+        "timezone": "Asia/Shanghai",
+        "detector": {"weights": "yolov8n.pt", "imgsz": 640, "conf": 0.25, "sample_fps": 1},
+        "cameras": [{"id": "arcade", "source": video, "width": w, "height": h, "name": "Arcade pavement, night"}],
+        "shops": [
+            {"id": "shop-arcade", "name": "Modehaus Arkade", "address": "Prinzipalmarkt 20 (fictional), Münster",
+             "responsible": {"kind": "merchant", "name": "Petra Arndt", "contact": {"phone": "+49 251 5550120"}},
+             "frontages": [{"camera_id": "arcade", "polygon": ARCADE_FRONTAGE}]},
+        ],  # fmt: skip
+        "rules": {
+            "illegal_parking": {"classes": two, "dwell_s": ROUTING_DWELL_S, "entry_debounce_s": 1,
+                                "exit_grace_s": 4, "deadline": deadline},
+            "out_of_store_trading": {"enabled": False, "classes": ["chair"], "dwell_s": 60},
+        },  # fmt: skip
+        "routing": {"parties": parties, "rules": rules},
+        "dispatch": {"reminder_channels": ["log"]},
+    }
+
+
+def parked_bike(livery: str | None = None, name: str = "parked_bike") -> Actor:
+    """The still's parked bike where it stands, the whole clip; in a livery, or as it is (a private bike)."""
+    sprite = ARCADE_BIKE if livery is None else dataclasses.replace(ARCADE_BIKE, name=f"bike_{livery}",
+                                                                    tint=LIVERY[livery])  # fmt: skip
+    return Actor(sprite, [(0.0, *BIKE_SPOT)], scale=ROUTING_ZOOM, name=name)
+
+
+def top_box(livery: str) -> Actor:
+    box = dataclasses.replace(STAND, name=f"top_box_{livery}", tint=LIVERY[livery], tint_whole=True)
+    return Actor(box, [(0.0, *TOP_BOX_SPOT)], scale=TOP_BOX_SCALE, name=f"top_box_{livery}")
+
+
+def wheeled_through(livery: str, start: float) -> Actor:
+    """A bike in a livery wheeled from the street across the frontage into the arcade in 6 s, never stopping."""
+    sprite = dataclasses.replace(ARCADE_BIKE, name=f"bike_{livery}_moving", tint=LIVERY[livery], mask="grabcut")
+    keys = [(start, 200.0, 330.0), (start + 6.0, 430.0, 190.0)]
+    return Actor(sprite, keys, scale=ROUTING_ZOOM, visible_from=start, visible_until=start + 6.0,
+                 name=f"bike_{livery}_moving")  # fmt: skip
+
+
+def _routed(name: str, actors: list[Actor], description: str, duration_s: float = 10.0) -> Scenario:
+    return Scenario(name, NIGHT_ARCADE_STILL, duration_s, actors, routing_config(f"{name}.mp4"), fps=2,
+                    size=ROUTING_SIZE, description=description, view=ROUTING_VIEW)  # fmt: skip
+
+
+def build_routing() -> list[Scenario]:
+    return [
+        _routed("bikes_meituan", [parked_bike("yellow")],
+                "A Meituan-yellow shared bike stands in the arcade shop's frontage: one case, routed to Meituan Bike "
+                "(rule shared-bikes-meituan), on Meituan's own deadline."),  # fmt: skip
+        _routed("bikes_hellobike", [parked_bike("blue")],
+                "A Hellobike-blue shared bike in the frontage: one case, routed to Hellobike."),
+        _routed("bikes_qingju", [parked_bike("green")],
+                "A Qingju-green shared bike in the frontage: one case, routed to Qingju."),
+        _routed("bikes_private_passing", [parked_bike(), wheeled_through("yellow", 3.0)],
+                "A private bike (no livery) stands in the frontage: one case for the shop. A Meituan-yellow bike "
+                "is wheeled across the frontage in 6 s without stopping: nothing."),  # fmt: skip
+        _routed("delivery_eleme", [parked_bike(), top_box("blue")],
+                "An e-bike with an Ele.me-blue top box on its rack in the frontage: one case, routed to Ele.me "
+                "delivery (rule delivery-eleme: a solid blue block in the upper half), not to Hellobike."),
+    ]
+
+
+ROUTING_SCENES: dict[str, str | None] = {  # scenario -> the party its case goes to (None: the shop)
+    "bikes_meituan": "meituan-bike",
+    "bikes_hellobike": "hellobike",
+    "bikes_qingju": "qingju",
+    "bikes_private_passing": None,
+    "delivery_eleme": "eleme",
+}
+# Apart from SCENARIOS (the demo street's scenes, which tests/test_scenarios_render.py checks one by one).
+ROUTED_SCENARIOS: dict[str, Scenario] = {sc.name: sc for sc in build_routing()}

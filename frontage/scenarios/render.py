@@ -196,6 +196,9 @@ class Scenario:
     # first (or with none) the camera looks at the reference view the config's polygons are drawn in.
     camera: tuple[CameraPose, ...] = ()
     rain: tuple[Drop, ...] = ()  # drops on the lens, drawn last, over whatever the camera sees
+    # The part of the still the camera shows (xyxy in the still's pixels), zoomed to `size`: a camera closer to
+    # the street, where small real objects of a still (parked bikes) are as large as the model needs them.
+    view: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if any(b.t < a.t for a, b in zip(self.camera, self.camera[1:], strict=False)):
@@ -367,9 +370,13 @@ def expected_cases(scenario: Scenario) -> list[dict]:
 
 
 @lru_cache(maxsize=8)
-def load_still(key: str, size: tuple[int, int]) -> np.ndarray:
-    """A still at the scenario's frame size (cached and read-only: every frame starts from it)."""
+def load_still(key: str, size: tuple[int, int], view: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """A still (or the `view` part of it) at the scenario's frame size (cached and read-only: every frame starts
+    from it)."""
     img = load_image(key)
+    if view is not None:
+        x0, y0, x1, y1 = view
+        img = img[y0:y1, x0:x1]
     if (img.shape[1], img.shape[0]) != tuple(size):
         img = cv2.resize(img, tuple(size), interpolation=cv2.INTER_AREA)
         img.flags.writeable = False
@@ -377,7 +384,7 @@ def load_still(key: str, size: tuple[int, int]) -> np.ndarray:
 
 
 def background(scenario: Scenario) -> np.ndarray:
-    return load_still(scenario.background, tuple(scenario.size))
+    return load_still(scenario.background, tuple(scenario.size), scenario.view)
 
 
 def paste(frame: np.ndarray, sprite: np.ndarray, alpha: np.ndarray, left: int, top: int) -> None:
@@ -562,8 +569,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("out_dir", help="folder for the videos, configs and truth files")
     p.add_argument("names", nargs="*", help="scenario names (default: all)")
     a = p.parse_args(argv)
-    from frontage.scenarios.catalog import SCENARIOS
+    from frontage.scenarios.catalog import ROUTED_SCENARIOS, SCENARIOS
 
+    SCENARIOS = {**SCENARIOS, **ROUTED_SCENARIOS}  # noqa: N806
     unknown = [n for n in a.names if n not in SCENARIOS]
     if unknown:
         print(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIOS)}", file=sys.stderr)

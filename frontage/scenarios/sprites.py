@@ -38,6 +38,7 @@ PEDESTRIANS_STILL = "muenster-webcam/pedestrians-bikes-shopfronts.jpg"
 NIGHT_SHOPFRONT_STILL = "muenster-webcam/night-shopfront-parked-bikes.jpg"
 CITYHALL_STILL = "muenster-webcam/cityhall-square.jpg"
 CHURCH_STILL = "muenster-webcam/church-square.jpg"
+NIGHT_ARCADE_STILL = "muenster-webcam/night-arcade-cyclist.jpg"
 BUS_PHOTO = ULTRALYTICS_PREFIX + "bus.jpg"
 
 
@@ -49,6 +50,10 @@ class Sprite:
     `crop` is xyxy in the source image; `object_box` is the object's box in crop coordinates (before scaling).
     `mask` is `rect` (soft-edged rectangle) or `grabcut` (the object's silhouette, for occluders whose
     rectangle would carry the source's background, e.g. the bus behind the passers-by in bus.jpg).
+    `tint` (hue in degrees, least saturation 0-1) repaints the object in another colour, keeping its texture
+    (`recolour`): a shared-bike operator's livery on a real bike. With `tint_whole` every pixel of the object box
+    is repainted (a top box), else only the object's own thin structure (frame, rims), not the street seen
+    through it.
     """
 
     name: str
@@ -58,6 +63,8 @@ class Sprite:
     object_box: XYXY
     mask: str = "rect"
     flip: bool = False
+    tint: tuple[float, float] | None = None
+    tint_whole: bool = False
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.crop
@@ -141,10 +148,47 @@ def _crop(sprite: Sprite) -> np.ndarray:
     return np.ascontiguousarray(out[:, ::-1] if sprite.flip else out)
 
 
+STRUCTURE_DIFF = 28  # how far (0-255) a pixel stands out from its 9x9 median to be the object's own structure
+HIGHLIGHT = 235  # brighter pixels are lamps and glints, not paint: never repainted
+
+
+def recolour(pixels: np.ndarray, box: tuple[int, int, int, int], hue: float, saturation: float,
+             whole: bool = False) -> np.ndarray:  # fmt: skip
+    """A copy of the BGR pixels with the object inside `box` (xyxy) repainted in `hue` (degrees): its hue set,
+    its saturation raised to at least `saturation`, its brightness lifted a little (paint is brighter than a
+    bike's dark steel) but its shading kept. Only the object's thin structure is repainted (pixels that stand out
+    from their neighbourhood), unless `whole`."""
+    x0, y0, x1, y1 = box
+    out = pixels.copy()
+    part = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+    if whole:
+        mask = np.ones(part.shape[:2], np.float32)
+    else:
+        diff = np.abs(part.astype(np.int16) - cv2.medianBlur(part, 9).astype(np.int16)).max(axis=2)
+        gray = cv2.cvtColor(part, cv2.COLOR_BGR2GRAY)
+        mask = ((diff > STRUCTURE_DIFF) & (gray < HIGHLIGHT)).astype(np.float32)
+    mask = cv2.GaussianBlur(mask, (3, 3), 0)[..., None]
+    hsv = cv2.cvtColor(part, cv2.COLOR_BGR2HSV_FULL).astype(np.float32)
+    hsv[..., 0] = (hue % 360) * 256 / 360
+    hsv[..., 1] = np.maximum(hsv[..., 1], saturation * 255)
+    hsv[..., 2] = 60 + hsv[..., 2] * (195 / 255)
+    paint = cv2.cvtColor(np.clip(np.rint(hsv), 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR_FULL).astype(np.float32)
+    out[y0:y1, x0:x1] = np.rint(part * (1 - mask) + paint * mask).astype(np.uint8)
+    return out
+
+
+def _painted(sprite: Sprite) -> np.ndarray:
+    crop = _crop(sprite)
+    if sprite.tint is None:
+        return crop
+    box = tuple(round(v) for v in flipped_box(sprite))
+    return recolour(crop, box, sprite.tint[0], sprite.tint[1], sprite.tint_whole)  # type: ignore[arg-type]
+
+
 @lru_cache(maxsize=256)
 def load_sprite(sprite: Sprite, scale: float = 1.0) -> np.ndarray:
-    """The sprite's pixels (BGR uint8), scaled; cached and read-only."""
-    out = _resize(_crop(sprite), scale)
+    """The sprite's pixels (BGR uint8), scaled and repainted if tinted; cached and read-only."""
+    out = _resize(_painted(sprite), scale)
     out.flags.writeable = False
     return out
 
