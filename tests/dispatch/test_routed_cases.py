@@ -184,3 +184,39 @@ def test_credit_counts_a_routed_case_for_the_operator_not_the_shop(store_box):
     assert {(f.case_id, f.kind.value) for f in everyone.facts["meituan-bike"]} >= {(routed, "escalation")}
     assert {f.case_id for f in shop.facts["shop-a"]} == {private}  # the shop answers only for the private bike
     assert {f.case_id for f in everyone.facts["shop-a"]} == {private}
+
+
+def test_a_pile_goes_to_the_operator_only_when_most_of_it_is_theirs(box):
+    """One case for several bikes (one_case_per_shop): its other boxes are measured on the same frame."""
+    img = frame()
+    img[40:140, 240:290:5] = (0, 200, 255)  # a second yellow bike
+    box.seq += 1
+    ev = ViolationEvent(EventType.opened, "cam1/pile/1", "cam1", "shop-a", RuleKind.illegal_parking, "bicycle", 0, 30,
+                        YELLOW_BIKE, 30.0, opened_t=30, others=(GREY_BIKE, (240, 40, 290, 140)))  # fmt: skip
+    case = box.case(box.rec.handle(ev, T0, img))
+    assert (case.party_id, case.routed_by) == ("meituan-bike", "shared-bikes-meituan")
+    assert "2 of 3 bicycles in the pile match" in box.opening(case.id).reason
+    mixed = ViolationEvent(EventType.opened, "cam1/pile/2", "cam1", "shop-a", RuleKind.illegal_parking, "bicycle", 0,
+                           30, YELLOW_BIKE, 30.0, opened_t=30, others=(GREY_BIKE,))  # fmt: skip
+    assert box.case(box.rec.handle(mixed, T0, frame())).party_id == "shop-a"  # one of two: stays with the shop
+
+
+def test_migration_0008_goes_down_and_comes_back(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from dispatch.db import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+
+    def step(fn, rev):
+        cfg = alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, rev)
+
+    step(command.downgrade, "0007")
+    assert "routed_by" not in {c["name"] for c in inspect(engine).get_columns("cases")}
+    step(command.upgrade, "head")
+    assert "routed_by" in {c["name"] for c in inspect(engine).get_columns("cases")}
+    engine.dispose()
