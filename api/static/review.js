@@ -419,6 +419,7 @@ async function renderCase() {
     cell(row, data.join(" "), "data l-data");
   }
   const img = $("detail-snapshot");
+  EvidenceView.show(c, isStaff()); // evidence.js: what the picture hides, staff's logged original, retention
   img.hidden = !c.snapshot_url;
   if (!c.snapshot_url) img.removeAttribute("src");
   else {
