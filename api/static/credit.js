@@ -40,7 +40,6 @@ I18N.add({
     zh: "窗口期内没有事项：分数即基础分。", en: "Nothing in the window: the score is the base.",
   },
   "credit.events": { zh: "榜单变动", en: "List events" },
-  "credit.range": { zh: "第 {first}–{last} 条，共 {total} 条", en: "{first}–{last} of {total}" },
   "credit.no_parties": { zh: "没有责任主体", en: "no parties" },
   "credit.explain": { zh: "{party} · {score}（{standing}）", en: "{party} · {score} ({standing})" },
   "credit.f.party": { zh: "责任主体", en: "Party" },
@@ -89,7 +88,11 @@ const PAGE = 50;
 let me = null;
 let offset = 0;
 let selected = null; // the party explained
-let shownCase = null; // the case opened from a contribution, to redraw it in another language
+// What was fetched, to redraw it in another language without asking again.
+const lists = { red: null, black: null };
+let scores = null; // the page of the score table
+let party = null; // the party explained
+let shownCase = null; // the case opened from a contribution
 
 async function api(path, options = {}) {
   const res = await authorizedFetch(path, options);
@@ -114,7 +117,15 @@ function shopNames(party) { return party.shops.map((s) => s.name).join(", "); }
 async function loadLists() {
   for (const standing of ["red", "black"]) {
     const order = standing === "red" ? "best" : "worst";
-    const page = await api(`/credit/parties?standing=${standing}&order=${order}&limit=200`);
+    lists[standing] = await api(`/credit/parties?standing=${standing}&order=${order}&limit=200`);
+  }
+  renderLists();
+}
+
+function renderLists() {
+  for (const standing of ["red", "black"]) {
+    const page = lists[standing];
+    if (!page) continue;
     const box = $(standing);
     const list = box.querySelector("ol");
     list.replaceChildren();
@@ -140,7 +151,13 @@ async function loadScores() {
     const value = $(id).value.trim();
     if (value) params.set(key, value);
   }
-  const page = await api(`/credit/parties?${params}`);
+  scores = await api(`/credit/parties?${params}`);
+  renderScores();
+}
+
+function renderScores() {
+  const page = scores;
+  if (!page) return;
   const body = $("scores").tBodies[0];
   body.replaceChildren();
   $("total").textContent = `(${page.total})`;
@@ -160,7 +177,7 @@ async function loadScores() {
   }
   const last = Math.min(offset + PAGE, page.total);
   $("page").textContent = page.total
-    ? I18N.t("credit.range", { first: offset + 1, last, total: page.total }) : I18N.t("credit.no_parties");
+    ? I18N.t("pager.range", { first: offset + 1, last, total: page.total }) : I18N.t("credit.no_parties");
   $("prev").disabled = offset === 0;
   $("next").disabled = last >= page.total;
 }
@@ -177,11 +194,18 @@ function facts(dl, pairs) {
 }
 
 async function explain(partyId) {
-  const p = await api(`/credit/parties/${encodeURIComponent(partyId)}`);
-  selected = p.party_id;
+  party = await api(`/credit/parties/${encodeURIComponent(partyId)}`);
+  selected = party.party_id;
+  shownCase = null;
+  $("case").hidden = true;
+  renderParty();
+}
+
+function renderParty() {
+  const p = party;
+  if (!p) return;
   for (const r of $("scores").tBodies[0].rows) r.classList.toggle("selected", r.dataset.partyId === selected);
   $("explain").hidden = false;
-  $("case").hidden = true;
   $("explain-title").textContent = I18N.t("credit.explain", {
     party: p.party_name, score: Number(p.score.toFixed(2)), standing: I18N.nameOf("standing", p.standing),
   });
@@ -282,6 +306,10 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   me = null;
   selected = null;
+  party = null;
+  scores = null;
+  lists.red = null;
+  lists.black = null;
   shownCase = null;
   $("credit").hidden = true;
   $("explain").hidden = true;
@@ -316,12 +344,15 @@ function showWho() {
   if (me) $("who").textContent = I18N.t("session.who", { name: me.name, role: I18N.nameOf("role", me.role) });
 }
 
-// Another language: redraw what is shown from what was fetched (the lists and scores are fetched again).
+// Another language: redraw what is shown from what was fetched.
 function relabel() {
   document.title = `frontage · ${I18N.t("credit.title")}`;
-  if (!me || (me.role !== "admin" && me.role !== "operator")) return;
+  if (!me) return;
   showWho();
-  refresh().then(renderCase).catch((e) => { if (e.message !== "unauthorized") say(e.message, true); });
+  renderLists();
+  renderScores();
+  renderParty();
+  renderCase();
 }
 
 function wire() {

@@ -138,6 +138,11 @@ I18N.add({
   "role.inspector": { zh: "巡查员", en: "inspector" },
   "lang.switch": { zh: "切换语言", en: "Switch language" },
   "nav.label": { zh: "页面", en: "Pages" },
+  "pager.prev": { zh: "‹ 上一页", en: "‹ Previous" },
+  "pager.next": { zh: "下一页 ›", en: "Next ›" },
+  "pager.size": { zh: "每页", en: "Per page" },
+  "pager.range": { zh: "第 {first}–{last} 条，共 {total} 条", en: "{first}–{last} of {total}" },
+  "pager.none": { zh: "共 0 条", en: "0 of 0" },
   // the case vocabulary every page shows: kinds, sources, states, who moved a case
   "kind.illegal_parking": { zh: "违停", en: "Illegal parking" },
   "kind.out_of_store_trading": { zh: "店外经营", en: "Out-of-store trading" },

@@ -46,11 +46,6 @@ I18N.add({
   "col.object": { zh: "目标", en: "Object" },
   "col.state": { zh: "状态", en: "State" },
   "col.opened": { zh: "立案时间", en: "Opened" },
-  "pager.prev": { zh: "‹ 上一页", en: "‹ Previous" },
-  "pager.next": { zh: "下一页 ›", en: "Next ›" },
-  "pager.size": { zh: "每页", en: "Per page" },
-  "pager.range": { zh: "第 {first}–{last} 条，共 {total} 条", en: "{first}–{last} of {total}" },
-  "pager.none": { zh: "共 0 条", en: "0 of 0" },
   "object.car": { zh: "汽车", en: "car" },
   "object.truck": { zh: "货车", en: "truck" },
   "object.bus": { zh: "客车", en: "bus" },
@@ -448,7 +443,7 @@ function renderActions(c) {
   show("confirm", staff);
   show("escalate", staff);
   show("dismiss", staff);
-  show("belongs", staff);
+  show("belongs", staff && c.source === "camera"); // a fixture of the camera's view
   show("resolve", staff || merchant);
   show("acknowledge", merchant);
   show("fixed-form", merchant);
@@ -466,7 +461,7 @@ function renderActions(c) {
   $("resolve").disabled = !FIXABLE.has(c.state);
   $("acknowledge").disabled = !OPEN_STATES.has(c.state);
   for (const el of $("fixed-form").elements) el.disabled = !FIXABLE.has(c.state);
-  $("belongs").disabled = !BELONGS_STATES.has(c.state) || c.source !== "camera";
+  $("belongs").disabled = !BELONGS_STATES.has(c.state);
 }
 
 async function afterAction(id, message) {

@@ -30,7 +30,7 @@ I18N.add({
   "shops.f.contact_person": { zh: "责任人", en: "Person responsible" },
   "shops.f.contact_phone": { zh: "联系电话", en: "Contact phone" },
   "shops.f.duties": { zh: "门前三包", en: "Duties" },
-  "shops.duties": { zh: "门前三包责任", en: "Duties (门前三包)" },
+  "shops.duties": { zh: "门前三包责任", en: "Duties" },
   "shops.save": { zh: "保存修改", en: "Save changes" },
   "shops.history": { zh: "变更记录", en: "History" },
   "shops.h.who": { zh: "操作人", en: "Who" },
@@ -262,6 +262,7 @@ async function saveShop() {
 }
 
 function wireShops() {
+  I18N.apply($("shops")); // review.js filled the page before these strings were added
   document.addEventListener("langchange", () => {
     renderShops();
     renderShop(false);

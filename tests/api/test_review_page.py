@@ -10,15 +10,23 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.api.conftest import _require_service
 from tests.browser_helpers import chromium, open_page
 
 ALL_IMAGES_LOADED = "sel => [...document.querySelectorAll(sel)].every(i => i.complete && i.naturalWidth > 0)"
 
 
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(_require_service) as b:  # one browser for the file
+        yield b
+
+
 @pytest.fixture
-def browser_page(require_service):
-    with chromium(require_service) as browser:
-        yield open_page(browser, (1440, 1000))
+def browser_page(browser):
+    page, problems = open_page(browser, (1440, 1000))  # a context of its own: a fresh sessionStorage
+    yield page, problems
+    page.context.close()
 
 
 def test_review_queue_confirm_and_dismiss(browser_page, live, live_world, auth, tmp_path):

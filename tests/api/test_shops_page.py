@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from register import shops
 from register.shops import ShopRecord
+from tests.api.conftest import _require_service
 from tests.browser_helpers import chromium, open_page
 
 PHONE = (390, 844)
@@ -24,10 +25,17 @@ LEDGER = [
 ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(_require_service) as b:  # one browser for the file
+        yield b
+
+
 @pytest.fixture
-def phone_page(require_service):
-    with chromium(require_service) as browser:
-        yield open_page(browser, PHONE, scale=2)
+def phone_page(browser):
+    page, problems = open_page(browser, PHONE, scale=2)  # a context of its own: a fresh sessionStorage
+    yield page, problems
+    page.context.close()
 
 
 def sign_in(page, url: str, token: str) -> None:
@@ -105,6 +113,7 @@ def test_operator_searches_edits_and_sees_history_on_a_phone(phone_page, world, 
     page.click("#shop-save")
     expect(page.locator("#status")).to_contain_text("422: a phone number holds only digits")
     page.screenshot(path=str(tmp_path / "shops-phone.png"), full_page=True)
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")  # nothing scrolls sideways
 
     page.click("#tab-cases")
     expect(page.locator("#review")).to_be_visible()
