@@ -43,6 +43,23 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "413", "415",
 [[operations]]
 include-path = "/shops/{shop_id}/inspections"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "413", "415", "422"]
+
+# Zones (the zone editor): a schema cannot say that a polygon must be simple, inside the frame and clear of other
+# shops' frontages, nor which shops exist or which version is the latest (409); nor can a fuzzer make a real JPEG
+# of the camera's frame size.
+[[operations]]
+include-path-regex = "^/cameras/[{]camera_id[}]/zones(\\.yaml)?$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-path = "/cameras/{camera_id}/snapshot.jpg"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "413", "415", "422"]
+
+# A period's `from` must come before its `to`, and it may cover at most 366 local days: a relation between two
+# parameters, which a schema cannot state.
+[[operations]]
+include-path-regex = "^/(insights/summary|cameras/[{]camera_id[}]/heatmap)"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
 """
 
 
