@@ -191,7 +191,7 @@ function drawChart(el, days, series) {
   const order = series.map((_, i) => i).reverse();
   const bars = uPlot.paths.bars({ size: [0.7, 48], gap: 1 });
   const opts = {
-    width: Math.max(200, el.clientWidth),
+    width: chartWidth(el),
     height: CHART_HEIGHT,
     scales: { x: { time: false, range: (u, lo, hi) => [lo - 0.5, hi + 0.5] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
     series: [
@@ -209,10 +209,16 @@ function drawChart(el, days, series) {
     cursor: { points: { show: false } },
   };
   charts[el.id] = new uPlot(opts, [days.map((_, i) => i), ...order.map((i) => running[i])], el);
+  el.dataset.width = String(opts.width);
 }
 
+function chartWidth(el) { return Math.max(200, el.clientWidth); }
+
 function resizeCharts() {
-  for (const [id, u] of Object.entries(charts)) u.setSize({ width: Math.max(200, $(id).clientWidth), height: CHART_HEIGHT });
+  for (const [id, u] of Object.entries(charts)) {
+    u.setSize({ width: chartWidth($(id)), height: CHART_HEIGHT });
+    $(id).dataset.width = String(u.width);
+  }
 }
 
 // --- the top lists ---------------------------------------------------------------------------------------------
