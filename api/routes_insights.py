@@ -58,7 +58,15 @@ def _period(ctx: AppContext, from_: dt.datetime | None, to: dt.datetime | None) 
         raise invalid(("query", exc.param), str(exc), given.isoformat() if given else None) from None
 
 
-def _summary(ctx: AppContext, from_, to, street, camera_id, shop_id, top) -> Summary:
+def _summary(
+    ctx: AppContext,
+    from_: dt.datetime | None,
+    to: dt.datetime | None,
+    street: str | None,
+    camera_id: str | None,
+    shop_id: str | None,
+    top: int,
+) -> Summary:
     start, end = _period(ctx, from_, to)
     with Session(ctx.engine) as s:
         return insights.build_summary(s, ctx.cfg, start, end, street, camera_id, shop_id, top)
