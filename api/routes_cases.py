@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query
@@ -19,7 +20,7 @@ from api.schemas import ActionIn, CaseDetail, CasePage, CaseSummary, LedgerEntry
 from dispatch.db import CaseEventRow, CaseRow
 from dispatch.lifecycle import OPEN311_STATUS, CaseState, TransitionRefused
 from dispatch.workflow import Action, CaseNotFound
-from frontage.config import CaseKind, CaseSource, Role
+from frontage.config import CaseKind, CaseSource, Role, Shop
 from register.db import ShopRow
 
 router = APIRouter(tags=["cases"])
@@ -108,15 +109,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_clause(q: str, ctx: AppContext) -> ColumnElement[bool] | None:
+def search_clause(q: str, config_shops: Iterable[Shop]) -> ColumnElement[bool] | None:
     """Free text over what a person knows a case by: its number ("17" or "#17"), or its shop's id or name, from
-    the config or the register. None when there is nothing to search for."""
+    the config (`config_shops`) or the register. None when there is nothing to search for."""
     text = q.replace("\x00", "").strip()
     if not text:
         return None
     folded = text.casefold()
     pattern = f"%{_escape_like(folded)}%"
-    named = [shop.id for shop in ctx.cfg.shops if folded in shop.name.casefold() or folded in shop.id.casefold()]
+    named = [shop.id for shop in config_shops if folded in shop.name.casefold() or folded in shop.id.casefold()]
     clauses: list[ColumnElement[bool]] = [
         func.lower(CaseRow.shop_id).like(pattern, escape="\\"),
         CaseRow.shop_id.in_(select(ShopRow.id).where(func.lower(ShopRow.name).like(pattern, escape="\\"))),
@@ -163,7 +164,7 @@ def list_cases(
     for column, value in filters:
         if value is not None:
             where.append(column == value)
-    found = search_clause(q, ctx) if q is not None else None
+    found = search_clause(q, ctx.cfg.shops) if q is not None else None
     if found is not None:
         where.append(found)
     if start is not None:

@@ -6,10 +6,14 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dispatch.db import CaseRow
+from api.routes_cases import search_clause
+from dispatch.db import CaseRow, make_engine
+from register import shops
+from register.shops import ShopRecord
+from tests.api.conftest import CFG
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
@@ -92,6 +96,30 @@ def test_search_finds_a_shop_only_the_register_knows(district_world, auth):
         page = get(c, auth, "/cases", q="corner store")
     assert [i["id"] for i in page["items"]] == [district_world.ids["r_inspection"]]
     assert page["items"][0]["shop_name"] == "Corner Store"
+
+
+def test_search_on_each_store(db_url):
+    """The same search on SQLite and PostgreSQL: LIKE's escapes, lower(), the register's names, a NUL."""
+    engine = make_engine(db_url)
+    with Session(engine) as s, s.begin():
+        shops.upsert(s, [ShopRecord(id="shop-r", name="Corner Store")], "test", T0)
+        for i, shop in enumerate(["shop-a", "shop-b", "shop-r", "50%_off"], start=1):
+            s.add(CaseRow(id=i, violation_key=f"k{i}", camera_id="cam1", shop_id=shop, kind="litter",
+                          source="citizen", object_class="", state="reported", first_seen_at=T0, opened_at=T0,
+                          dwell_s=0.0, box=[]))  # fmt: skip
+
+    def found(q: str) -> list[int]:
+        with Session(engine) as s:
+            return sorted(s.scalars(select(CaseRow.id).where(search_clause(q, CFG.shops))))
+
+    try:
+        assert found("NOODLE") == [1] and found("tea shop") == [2] and found("corner") == [3]
+        assert found("SHOP-") == [1, 2, 3] and found("#4") == [4] and found("3") == [3]
+        assert found("50%") == [4] and found("%") == [4] and found("_") == [4] and found("o_f") == []
+        assert found("cor\x00ner") == [3] and found("\\") == []
+        assert search_clause(" \x00 ", CFG.shops) is None
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(
