@@ -38,10 +38,8 @@ OTHER_VEHICLES = [("bus", (351.0, 98.5, 436.5, 188.5)), ("car", (467.0, 82.0, 49
 
 class Box:
     def __init__(self, root: Path):
-        files = [shared_dir() / "media" / "muenster-webcam" / STILL] if shared_dir() else []
-        image = cv2.imread(str(files[0])) if files else None
-        if image is None:
-            pytest.skip(f"still {STILL} not found beside the checkout")
+        image = cv2.imread(str(shared_dir() / "media" / "muenster-webcam" / STILL))
+        assert image is not None, f"{STILL} does not decode"
         self.image = cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA)
         self.clock = ManualClock(T0)
         self.engine = make_engine(f"sqlite:///{root / 'cases.db'}")
@@ -70,7 +68,7 @@ class Box:
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory) -> Box:
+def box(tmp_path_factory, assets_ready) -> Box:
     return Box(tmp_path_factory.mktemp("privacy"))
 
 
@@ -158,7 +156,7 @@ def test_bad_input_gets_a_clear_422(box):
         assert res.status_code == 422 and res.json()["detail"][0]["loc"] == loc, path
 
 
-def test_after_retention_the_pages_say_the_evidence_was_deleted(tmp_path):
+def test_after_retention_the_pages_say_the_evidence_was_deleted(tmp_path, assets_ready):
     w = Box(tmp_path)
     case_id = w.ids[1]
     with Session(w.engine) as s:

@@ -5,7 +5,6 @@ citizens, kept for the platform; the subject keeps its pixels, even around a per
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,11 +18,11 @@ from dispatch.db import CaseRow, make_engine
 from dispatch.evidence import privacy_classes, privacy_finder
 from dispatch.privacy import POLICIES, ROLE_AUDIENCE, Audience, redact, render_evidence
 from dispatch.workflow import Workflow
+from frontage.assets import shared_dir
 from frontage.clock import ManualClock
 from frontage.config import Role, RuleKind, parse_config
 from zones.dwell import EventType, ViolationEvent
 
-MEDIA = Path(__file__).resolve().parents[3] / "shared" / "media" / "muenster-webcam"
 TRUCKS, PEDESTRIANS = "trucks-stopped-by-arcade-shops.jpg", "pedestrians-bikes-shopfronts.jpg"
 VEHICLES = {"car", "truck", "bus", "motorcycle", "bicycle"}
 REDACTED = (Audience.merchant, Audience.citizen, Audience.platform, Audience.console)
@@ -33,17 +32,18 @@ Box = tuple[float, float, float, float]
 
 
 @pytest.fixture(scope="module")
-def model(weights) -> YoloDetector:
+def model(weights, assets_ready) -> YoloDetector:
     return YoloDetector(parse_config({}).detector, weights)
 
 
 @pytest.fixture(scope="module")
 def scenes(model) -> dict[str, tuple[np.ndarray, list[Detection]]]:
+    """The stills (assets_ready: present, or the test fails in CI) with what the model finds on them."""
+    media = shared_dir() / "media" / "muenster-webcam"
     out = {}
     for name in (TRUCKS, PEDESTRIANS):
-        image = cv2.imread(str(MEDIA / name))
-        if image is None:
-            pytest.skip(f"still {name} not found beside the checkout")
+        image = cv2.imread(str(media / name))
+        assert image is not None, f"{media / name} does not decode"
         out[name] = (image, model.detect([image])[0])
     return out
 
