@@ -45,6 +45,8 @@ from register.reports import RateLimiter
 log = logging.getLogger(__name__)
 
 JSON_BODY_LIMIT = 64 * 1024  # an action is a word and a reason; anything near this is not one
+ZONES_BODY_LIMIT = 1024 * 1024  # a camera's frontages: up to 100 polygons of up to 100 points, or their YAML
+_ZONES_PATH = re.compile(r"^/cameras/[^/]+/zones(/check|\.yaml)?/?$")
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries, part headers and the optional reason around the photo
 # Routes that take a photo: a merchant's fix, a citizen's report, an inspector's visit, a camera's latest frame.
 _UPLOAD_PATH = re.compile(
@@ -106,6 +108,8 @@ def create_app(
     upload_limit = cfg.api.max_upload_bytes + FORM_OVERHEAD
 
     def body_limit(scope: Scope) -> int:
+        if _ZONES_PATH.match(scope["path"]):
+            return ZONES_BODY_LIMIT
         return upload_limit if _UPLOAD_PATH.match(scope["path"]) else JSON_BODY_LIMIT
 
     app.add_middleware(BodyLimit, limit_for=body_limit)

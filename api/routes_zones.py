@@ -150,7 +150,7 @@ def list_zone_versions(camera_id: CameraId, ctx: Ctx, who: Staff) -> list[ZoneVe
 
 
 @router.get(
-    "/cameras/{camera_id}/zones/{version}",
+    "/cameras/{camera_id}/zones/{version:int}",
     response_model=ZonesOut,
     responses=errors(401, 403, 404),
     summary="One zone version of a camera",
@@ -301,7 +301,7 @@ def _snapshot_path(ctx: AppContext, camera_id: str) -> Path:
     """Where a camera's latest frame is kept: a name we make (the id's safe part and a digest of it)."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", camera_id)[:60]
     digest = hashlib.sha256(camera_id.encode()).hexdigest()[:10]
-    return ctx.snapshot_dir / "cameras" / f"{safe}-{digest}.jpg"
+    return ctx.upload_dir / "cameras" / f"{safe}-{digest}.jpg"
 
 
 async def _raw(request: Request) -> bytes:

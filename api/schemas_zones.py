@@ -32,14 +32,18 @@ class ZoneFrontage(BaseModel):
 
 
 class ZonesCheckIn(BaseModel):
+    """What to check; `note` and `base_version` may come along (the body the editor will save) and are ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
     frontages: list[ZoneFrontage] = Field(max_length=MAX_FRONTAGES, description="The camera's frontages, all of them.")
+    note: str = Field("", max_length=MAX_NOTE, description="Ignored here.")
+    base_version: int | None = Field(None, ge=1, le=MAX_VERSION, description="Ignored here.")
 
 
 class ZonesSaveIn(ZonesCheckIn):
     note: str = Field("", max_length=MAX_NOTE, description="Why (kept with the version and in the camera ledger).")
-    base_version: int = Field(
+    base_version: int = Field(  # type: ignore[assignment]
         ge=1,
         le=MAX_VERSION,
         description="The version the edit started from; 409 when another version was saved since.",

@@ -31,8 +31,8 @@ from register.db import ShopRow, ZoneVersionRow
 
 ZONES_CHANGED = "zones_changed"
 CONFIG_AUTHOR = "config"
-MAX_FRONTAGES = 200  # per camera: a street view holds a few dozen shops at most
-MAX_POINTS = 500  # per polygon
+MAX_FRONTAGES = 100  # per camera: a street view holds a few dozen shops at most
+MAX_POINTS = 100  # per polygon: a frontage is drawn with a handful
 MAX_NOTE = 500
 
 

@@ -8,6 +8,8 @@ pages, citizen reports, the lists) answer everyone alike, whatever token comes w
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -91,6 +93,25 @@ MATRIX: dict[str, tuple[str, str, str | None, tuple[int, ...]]] = {
     "platform evidence, forged": ("GET", "/evidence/{case}/platform.jpg?sig=forged", None, PUBLIC(404)),
     "healthz": ("GET", "/healthz", None, (200,) * 7),
     "review page": ("GET", "/", None, (200,) * 7),
+    # the zone editor (issue 11): admins write, operators read; camera processes push frames with an admin token
+    "zones": ("GET", "/cameras/{camera}/zones", None, STAFF_READ),
+    "unknown camera zones": ("GET", "/cameras/cam9/zones", None, U + (404, 404, 403, 403, 403)),
+    "zone versions": ("GET", "/cameras/{camera}/zones/versions", None, STAFF_READ),
+    "zone version": ("GET", "/cameras/{camera}/zones/1", None, STAFF_READ),
+    "check zones": ("POST", "/cameras/{camera}/zones/check", "zones", U + (200, 403, 403, 403, 403)),
+    "save zones": ("PUT", "/cameras/{camera}/zones", "zones", U + (201, 403, 403, 403, 403)),
+    "export zones": ("GET", "/cameras/{camera}/zones.yaml", None, STAFF_READ),
+    "import zones": ("POST", "/cameras/{camera}/zones.yaml", "zones yaml", U + (201, 403, 403, 403, 403)),
+    "push camera snapshot": ("PUT", "/cameras/{camera}/snapshot.jpg", "frame", U + (200, 403, 403, 403, 403)),
+    "camera snapshot, none pushed": ("GET", "/cameras/{camera}/snapshot.jpg", None, U + (404, 404, 403, 403, 403)),
+    # where and when (issue 11): statistics, heat map, district map
+    "insights summary": ("GET", "/insights/summary", None, STAFF_READ),
+    "insights summary csv": ("GET", "/insights/summary.csv", None, STAFF_READ),
+    "camera heatmap": ("GET", "/cameras/{camera}/heatmap", None, STAFF_READ),
+    "unknown camera heatmap": ("GET", "/cameras/cam9/heatmap", None, U + (404, 404, 403, 403, 403)),
+    "shops map": ("GET", "/insights/shops-map", None, STAFF_READ),
+    "insights page": ("GET", "/insights", None, PUBLIC(200)),
+    "map page": ("GET", "/map", None, PUBLIC(200)),
 }
 CELLS = [
     pytest.param(name, who, expected[i], id=f"{name}-{who or 'no-token'}")
@@ -128,6 +149,15 @@ def test_cell(district_world, auth, jpeg, endpoint, who, expected):
         kwargs["files"] = {"photo": ("fixed.jpg", jpeg, "image/jpeg")}
     elif body == "fixture":
         kwargs["json"] = {"shop_id": "shop-a", "polygon": [[30, 210], [80, 210], [80, 250], [30, 250]], "note": "bench"}
+    elif body == "zones":
+        polygon = [[20, 200], [300, 200], [300, 350], [20, 350]]
+        kwargs["json"] = {"frontages": [{"shop_id": "shop-a", "polygon": polygon}], "note": "door", "base_version": 1}
+    elif body == "zones yaml":
+        kwargs |= {"content": "shops: [{id: shop-a, frontages: [{camera_id: cam1, polygon: [[20, 200], [300, 200], "
+                   "[300, 350]]}]}]", "headers": {**auth(who), "Content-Type": "application/yaml"}}  # fmt: skip
+    elif body == "frame":
+        frame = cv2.imencode(".jpg", np.full((CFG.cameras[0].height, CFG.cameras[0].width, 3), 90, np.uint8))[1]
+        kwargs |= {"content": frame.tobytes(), "headers": {**auth(who), "Content-Type": "image/jpeg"}}
     elif body == "note":
         kwargs["json"] = {"note": "the café's own bench"}
     elif body == "reason":
@@ -155,7 +185,7 @@ PARAMS = [  # concrete values in MATRIX paths -> the schema's path parameters
     ("{case}", "{case_id}"), ("shop-a", "{shop_id}"), ("shop-r", "{shop_id}"), ("nowhere", "{shop_id}"),
     ("{camera}", "{camera_id}"), ("/fixtures/0", "/fixtures/{index}"), ("{tracking}", "{tracking_code}"),
     ("/reports/1/", "/reports/{report_id}/"), ("/inspections/1/", "/inspections/{inspection_id}/"),
-    ("party-r", "{party_id}"),
+    ("party-r", "{party_id}"), ("/zones/1", "/zones/{version}"),
 ]  # fmt: skip
 
 

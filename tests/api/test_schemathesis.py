@@ -48,7 +48,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 # shops' frontages, nor which shops exist or which version is the latest (409); nor can a fuzzer make a real JPEG
 # of the camera's frame size.
 [[operations]]
-include-path-regex = "^/cameras/[{]camera_id[}]/zones(\\.yaml)?$"
+include-path-regex = "^/cameras/[{]camera_id[}]/zones([.]yaml)?$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 [[operations]]
