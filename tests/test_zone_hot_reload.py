@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Callable
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +27,8 @@ from dispatch.db import CaseEventRow, CaseRow, make_engine
 from frontage.clock import ManualClock
 from frontage.config import parse_config
 from frontage.service import run_service
+from frontage.zone_sync import ZoneSync
+from tests.api.conftest import stills
 
 T0 = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 ADMIN = "zones-admin-token-0123456789"
@@ -51,8 +55,9 @@ def until(what: Callable[[], object], timeout: float = 10.0) -> object:
     raise AssertionError(f"not within {timeout} s")
 
 
-@pytest.fixture
-def service(tmp_path):
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("service")
     feed = [json.dumps({"t": i * 0.5, "camera_id": "cam1", "detections": [{"cls": "car", "conf": 0.9, "xyxy": PARKED}]})
             for i in range(400)]  # fmt: skip
     (tmp_path / "feed.jsonl").write_text("\n".join(feed) + "\n")
@@ -128,3 +133,32 @@ def _applied(api: httpx.Client, version: int) -> bool:
     """The camera process runs that version (GET /cameras: what the camera loop reports)."""
     (cam,) = api.get("/cameras").json()
     return cam["detail"].get("zones_version") == version
+
+
+def test_the_zone_sync_pushes_frames_and_refuses_what_it_could_not_run(service, caplog):
+    api, _, _ = service
+    frame = stills()[0]  # a real street frame, at its own size: the sync scales it to the camera's frame
+    sync = ZoneSync(str(api.base_url), ADMIN, {"cam1": (640, 360)}, poll_s=60, frames=lambda cam: frame)
+    assert sync.push("cam1") and sync.pushes == 1
+    got = api.get("/cameras/cam1/snapshot.jpg")
+    assert got.status_code == 200
+    assert cv2.imdecode(np.frombuffer(got.content, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+    first = sync.poll("cam1")
+    assert first is not None and first.camera_id == "cam1" and sync.take() == [first]
+    assert sync.poll("cam1") is None and sync.take() == []  # the same version again: nothing new
+    sync.stop()
+
+    wrong = ZoneSync(str(api.base_url), ADMIN, {"cam1": (1280, 720)}, poll_s=60)
+    assert wrong.poll("cam1") is None and wrong.take() == []
+    assert "this process on 1280x720: make the two configs agree" in caplog.text
+    wrong.stop()
+
+
+def test_a_down_api_is_logged_once_and_tried_again(caplog):
+    sync = ZoneSync(f"http://127.0.0.1:{free_port()}", ADMIN, {"cam1": (640, 360)}, poll_s=0.05, timeout_s=1,
+                    frames=lambda cam: np.zeros((360, 640, 3), np.uint8), snapshot_every_s=0.05).start()  # fmt: skip
+    until(lambda: sync.polls >= 3)
+    sync.stop()
+    assert sync.take() == [] and sync.pushes == 0
+    failed = [r for r in caplog.records if "zones from" in r.getMessage() and "failed" in r.getMessage()]
+    assert len(failed) == 1 and "ConnectError" in failed[0].getMessage()
