@@ -609,6 +609,13 @@ class ZonesConfig(Strict):
             raise ValueError(f"expected an http:// or https:// URL, got {v!r}")
         return v.rstrip("/")
 
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str) -> str:
+        if v and len(v) < 16:
+            raise ValueError("token must be at least 16 characters")
+        return v
+
 
 class DistrictConfig(Strict):
     """The district's loop around the cameras: signboards, citizen reports, inspections, credit and lists."""

@@ -86,3 +86,14 @@ def test_the_config_keeps_its_messages_with_the_shared_rules():
     ((path, reason),) = exc.value.problems
     assert path == "shops[0].frontages[0].polygon"
     assert reason == "invalid polygon: Self-intersection[160 275] (edges 0 and 2 cross there)"
+
+
+def test_the_zones_config_section_refuses_a_bad_url_or_a_short_token():
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"zones": {"url": "ftp://console", "token": "short", "poll_s": 0}})
+    assert sorted(exc.value.problems) == [
+        ("zones.poll_s", "Input should be greater than 0"),
+        ("zones.token", "token must be at least 16 characters"),
+        ("zones.url", "expected an http:// or https:// URL, got 'ftp://console'"),
+    ]
+    assert parse_config({"zones": {"url": "https://console.example/"}}).zones.url == "https://console.example"
