@@ -917,6 +917,7 @@ function wire() {
     }
     loadCamera(e.target.value).catch(fail);
   });
+  $("refresh-frame").addEventListener("click", () => loadFrame().then(() => { refreshControls(); render(); }).catch(fail));
   $("draw").addEventListener("click", startDrawing);
   $("draw-done").addEventListener("click", finishDrawing);
   $("draw-cancel").addEventListener("click", cancelDrawing);
