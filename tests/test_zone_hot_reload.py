@@ -45,8 +45,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def until(what: Callable[[], object], timeout: float = 10.0) -> object:
-    """Poll a condition on the running service (real time: the service runs in its own threads)."""
+def until(what: Callable[[], object], timeout: float = 30.0) -> object:
+    """Poll a condition on the running service (real time: the service runs in its own threads). The limit is
+    generous, for a loaded CI machine; a pass takes well under a second."""
     end, pause = time.monotonic() + timeout, threading.Event()
     while time.monotonic() < end:
         if found := what():
@@ -115,13 +116,13 @@ def test_the_running_service_uses_a_saved_zone_version_without_a_restart(service
 
     saved_at = time.monotonic()
     assert save(api, 1, A_SMALL, B) == 2
-    until(lambda: cases(engine) == [("shop-a", "resolved")], timeout=5)
+    until(lambda: cases(engine) == [("shop-a", "resolved")])
     took = time.monotonic() - saved_at
     assert _applied(api, 2)
     with Session(engine) as s:
         last = s.scalars(select(CaseEventRow).order_by(CaseEventRow.id.desc())).first()
         assert (last.to_state, last.reason) == ("resolved", "frontage redrawn (zones version 2 by ada)")
-    assert took < 3.0, f"the saved zones took {took:.2f} s to reach the running service"
+    assert took < 10.0, f"the saved zones took {took:.2f} s to reach the running service"
 
     assert save(api, 2, A_SMALL, B_WIDE) == 3  # now the car stands in shop-b's frontage
     until(lambda: _applied(api, 3))
