@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from register.db import ShopRow
 from tests.api.conftest import TOKENS, LiveServer, World, _require_service, _template, make_world
 from tests.browser_helpers import chromium, open_page
 from tests.insights_seed import HEAT_POINTS, place_shops, seed_cases
@@ -27,6 +30,7 @@ SHOTS = Path(os.environ.get("FRONTAGE_SHOTS", "/tmp/shots/insights"))
 PHONE = (390, 844)
 PERIOD = "from=2026-02-25&to=2026-03-03"  # local days, as the page's form takes them
 OPEN_COLOURS = {"shop-a": "#c62828", "shop-b": "#c62828", "shop-r": "#f9a825"}  # 4, 6 and 1 open cases
+MARKUP_NAME = "Corner Store <i>late</i>"
 CREDIT_COLOURS = {"shop-a": "#ef6c00", "shop-b": "#1a7f37", "shop-r": "#212121"}  # below base, red list, black
 
 
@@ -35,6 +39,8 @@ def world(tmp_path_factory) -> Iterator[World]:
     w = make_world(_template(tmp_path_factory, district=True), tmp_path_factory.mktemp("insights-browser"))
     seed_cases(w)
     place_shops(w)
+    with Session(w.engine) as s, s.begin():  # a register name with markup in it: shown as text, never parsed
+        s.execute(update(ShopRow).where(ShopRow.id == "shop-r").values(name=MARKUP_NAME))
     yield w
     w.engine.dispose()
 
@@ -146,6 +152,10 @@ def test_district_map_offline_and_credit_toggle(browser, site):
     expect(popup).to_contain_text("Corner Store")
     expect(popup).to_contain_text("70")
     assert popup.locator("a").get_attribute("href") == "/?shop_id=shop-r"
+    assert popup.locator("strong").text_content() == MARKUP_NAME and popup.locator("i").count() == 0
+    tip = page.locator(".leaflet-tooltip")
+    expect(tip).to_have_text(MARKUP_NAME)  # the tooltip, too: Leaflet would parse a string as HTML
+    assert tip.locator("i").count() == 0
     page.screenshot(path=str(SHOTS / "map-credit-desktop.png"))
     page.close()
 

@@ -144,7 +144,7 @@ function draw() {
       className: "shop-marker",
     });
     m.bindPopup(() => popup(s));
-    m.bindTooltip(s.name);
+    m.bindTooltip(el("span", s.name)); // a node, not a string: Leaflet puts a string in as HTML
     markers.set(s.shop_id, m);
     shopsLayer.addLayer(m);
   }
