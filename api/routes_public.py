@@ -175,7 +175,8 @@ def _shop_view(ctx: AppContext, shop: ShopRow, code: str) -> ShopView:
     with Session(ctx.engine) as s:
         counts = s.execute(
             select(CaseRow.kind, func.count())
-            .where(CaseRow.shop_id == shop.id, CaseRow.state.in_(OPEN_STATES))
+            # a case routed to another party (a shared bike's operator) stands here, but is not the shop's doing
+            .where(CaseRow.shop_id == shop.id, CaseRow.state.in_(OPEN_STATES), CaseRow.routed_by.is_(None))
             .group_by(CaseRow.kind)
         ).all()
         standing = s.scalar(select(CreditScoreRow.standing).where(CreditScoreRow.party_id == shop.party_id))

@@ -98,6 +98,15 @@ def test_shop_page_shows_the_shop_and_nothing_personal(world, http) -> None:
     assert "未上榜" in other and "Tea Shop" in other
 
 
+def test_a_case_routed_to_a_bike_operator_is_not_counted_against_the_shop(world, http) -> None:
+    with Session(world.engine) as s, s.begin():
+        parked = s.scalars(select(CaseRow).where(CaseRow.shop_id == "shop-a", CaseRow.kind == "illegal_parking",
+                                                 CaseRow.state == "reminded")).one()  # fmt: skip
+        parked.party_id, parked.routed_by = "meituan-bike", "shared-bikes-meituan"
+    body = http.get(f"/s/{code_of(world)}").text
+    assert "正在处理的问题 1 件" in body and "1 open case(s) now" in body  # the trading case alone
+
+
 def test_every_bad_code_gets_the_same_invalid_page(world, http) -> None:
     valid = code_of(world)
     revoked = code_of(world, "shop-b")
