@@ -158,6 +158,7 @@ class DwellTracker:
         self._sightings = 0  # frames that were sightings so far
         self._unknown = 0.0  # seconds of unknown time so far (see the module docstring)
         self._unknown_until = -float("inf")  # when the last stretch of unknown time ended
+        self._redrawn: dict[str, float] = {}  # shop -> when its frontage was last redrawn (what it watches since)
 
     @property
     def awaiting_look(self) -> bool:
@@ -196,7 +197,7 @@ class DwellTracker:
             if cand is None:
                 cand = _Candidate(self._next_key(), shop_id, t - det.static_s, t, det.xyxy)
                 self._cands.append(cand)
-                if min(det.static_s, t - self._unknown_until) >= self.rule.stationary.window_s:
+                if min(det.static_s, t - self._watched_from(shop_id)) >= self.rule.stationary.window_s:
                     self._arrived_still(cand, det, t, active_from)
                     cand.see(det, t, self._unknown)
                     seen_now.add(id(cand))
@@ -263,12 +264,21 @@ class DwellTracker:
         """The camera's frontages were redrawn (the zone editor saved a new version). An object whose box no
         longer stands in its shop's new frontage is forgotten, and its open case clears now with `reason`; one
         still inside goes on unchanged: the same dwell, the same case. What stands outside every frontage now
-        counts for nothing; what stands in another shop's frontage starts its dwell there afresh."""
-        self.zones = [z for z in zones if z.camera_id == self.camera_id]
+        counts for nothing; what stands in another shop's frontage starts its dwell there afresh.
+        Inside under both: an object is kept when the place where its dwell accrued (not just its box of the
+        moment) lies in the new frontage. A redrawn frontage watches from `t` on: what settled in its new part
+        before (the static-object detector's `static_s`) brings no dwell from before the redraw."""
+        new = [z for z in zones if z.camera_id == self.camera_id]
+        old = {z.shop_id: z.points for z in self.zones}
+        for z in new:
+            if old.get(z.shop_id) != z.points:
+                self._redrawn[z.shop_id] = t
+        self.zones = new
         events: list[ViolationEvent] = []
         keep: list[_Candidate] = []
         for cand in self._cands:
-            if any(is_inside(cand.box, z, self.rule.presence) for z in self.zones if z.shop_id == cand.shop_id):
+            place = self._place(cand)
+            if any(is_inside(place, z, self.rule.presence) for z in self.zones if z.shop_id == cand.shop_id):
                 keep.append(cand)
             elif cand.opened_t is not None:
                 events.append(self._event(EventType.cleared, cand, t, cleared_t=t, reason=reason))
@@ -287,6 +297,10 @@ class DwellTracker:
                 self._unknown += gap
                 self._unknown_until = t
         self._last_t, self._last_evidence = t, evidence
+
+    def _watched_from(self, shop_id: str) -> float:
+        """Since when the shop's frontage has been watched as it is: not across unknown time, nor a redraw."""
+        return max(self._unknown_until, self._redrawn.get(shop_id, -float("inf")))
 
     def _absent_s(self, cand: _Candidate, t: float) -> float:
         return t - cand.last_seen - (self._unknown - cand.u_seen)
@@ -307,7 +321,7 @@ class DwellTracker:
                 cand.away_since = t
             since = self._still_since(cand, box)
             if static_s >= st.window_s:
-                since = min(since, max(t - static_s, cand.first_seen, self._unknown_until))
+                since = min(since, max(t - static_s, cand.first_seen, self._watched_from(cand.shop_id)))
             if t - since >= st.window_s:
                 # It has stood still here for the window: at rest at a new place, dwell from when it got here.
                 cand.rest, cand.away_since, cand.left = _Rest(box, since, self._unknown, steady_since=since), \
@@ -335,7 +349,7 @@ class DwellTracker:
     def _arrived_still(self, cand: _Candidate, det: Detection, t: float, active_from: float | None) -> None:
         """A static object, first reported once it had stood still for `det.static_s` (the static-object detector
         saw it settle in every frame since): at rest from its arrival, and its dwell counts from then."""
-        since = max(t - det.static_s, self._unknown_until)  # what nobody saw is no dwell
+        since = max(t - det.static_s, self._watched_from(cand.shop_id))  # what nobody watched is no dwell
         cand.first_seen = max(cand.first_seen, since)
         cand.rest = _Rest(det.xyxy, since, self._unknown, steady_since=since)
         cand.recent.append((t, det.xyxy, self._unknown, self._sightings))

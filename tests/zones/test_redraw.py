@@ -144,3 +144,26 @@ def test_a_redraw_of_an_unknown_camera_is_refused():
     with pytest.raises(KeyError):
         ZoneEngine(CFG).set_frontages("cam9", [("shop-a", A)], 0.0)
     assert REDRAWN == "frontage redrawn"
+
+
+def test_goods_long_settled_where_a_frontage_now_reaches_count_their_dwell_from_the_redraw(street):
+    """The static-object detector may have watched goods settle long before: time outside every frontage (or in
+    another shop's) is no dwell, so a redraw never opens a case at once."""
+    street.redraw([("shop-a", A_SMALL), ("shop-b", B)])
+    goods = Detection("chair", 0.9, (600, 350, 660, 420))
+    assert types(street.run(20, goods)) == [("opened", "shop-b")]
+    settled = Detection("chair", 0.9, (300, 350, 360, 420), static_s=300.0)  # between the two frontages
+    assert street.run(30, goods, settled) == []
+    street.redraw([("shop-a", A_SMALL), ("shop-b", B_WIDE)])  # shop-b's frontage now reaches the settled goods
+    assert street.run(44, goods, settled) == []  # 15 s of dwell from the redraw, not the 300 s it stood outside
+    assert types(street.run(47, goods, settled)) == [("joined", "shop-b")]
+
+
+def test_an_object_whose_resting_place_the_new_frontage_leaves_out_is_forgotten_even_if_its_box_is_in(street):
+    """Inside under both: where its dwell accrued must lie in the new frontage, not just its box of the moment
+    (back at its place, outside every frontage, it would go on as an object on the frontage's edge)."""
+    parked, aside = Detection("car", 0.9, PARKED, 1), Detection("car", 0.9, (20, 250, 220, 400), 1)
+    assert street.run(10, parked) == []  # at rest, 10 s of its 15 s dwell
+    street.run(11, aside)  # an excursion: its box's ground point (120, 400) lies in A_SMALL, its place does not
+    assert street.redraw([("shop-a", A_SMALL), ("shop-b", B)]) == []
+    assert street.run(60, parked) == [] and street.cases() == []
