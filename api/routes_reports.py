@@ -27,7 +27,7 @@ from api.schemas_reports import (
     ReportStatusOut,
     responses,
 )
-from dispatch.db import CaseRow
+from dispatch.db import CaseRow, EvidenceViewRow
 from dispatch.evidence import evidence_file as _snapshot_file
 from dispatch.lifecycle import CaseState
 from frontage.config import Duty, Role
@@ -160,17 +160,26 @@ def list_reports(
     return ReportPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def _photo(ctx: AppContext, model: type[CitizenReportRow] | type[InspectionRow], row_id: int, what: str) -> Response:
-    """The stored photo of a report or an inspection: 404 when there is no such row or it has no photo."""
-    what = f"{what} {row_id}"
+def _photo(
+    ctx: AppContext, model: type[CitizenReportRow] | type[InspectionRow], row_id: int, what: str, who: Principal
+) -> Response:
+    """The stored photo of a report or an inspection: 404 when there is no such row or it has no photo.
+
+    The photo is unredacted (often its case's evidence, which /cases/{id}/snapshot.jpg serves blurred), so a
+    view of a photo that belongs to a case is logged like a view of an original (GET /evidence/access-log),
+    before it is served."""
+    label = f"{what} {row_id}"
     with Session(ctx.engine) as s:
         row = s.get(model, row_id)
         if row is None:
-            raise HTTPException(404, f"no {what}")
-        stored = row.photo
-    path = _snapshot_file(stored, ctx.snapshot_dir) if stored else None
-    if path is None:
-        raise HTTPException(404, f"{what} has no photo")
+            raise HTTPException(404, f"no {label}")
+        path = _snapshot_file(row.photo, ctx.snapshot_dir) if row.photo else None
+        if path is None:
+            raise HTTPException(404, f"{label} has no photo")
+        if row.case_id is not None:
+            s.add(EvidenceViewRow(case_id=row.case_id, at=ctx.workflow.clock.now(), actor=who.name,
+                                  role=who.role.value, what=f"{what} photo"))  # fmt: skip
+            s.commit()
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -184,7 +193,7 @@ JPEG = {200: {"content": {"image/jpeg": {}}, "description": "The photo, re-encod
     summary="Staff: a citizen report's photo",
 )
 def get_report_photo(report_id: RowId, ctx: Ctx, who: Staff) -> Response:
-    return _photo(ctx, CitizenReportRow, report_id, "report")
+    return _photo(ctx, CitizenReportRow, report_id, "report", who)
 
 
 # --- inspectors ----------------------------------------------------------------------------------------------
@@ -289,4 +298,4 @@ def list_inspections(
     summary="An inspection's photo",
 )
 def get_inspection_photo(inspection_id: RowId, ctx: Ctx, who: InspectionReader) -> Response:
-    return _photo(ctx, InspectionRow, inspection_id, "inspection")
+    return _photo(ctx, InspectionRow, inspection_id, "inspection", who)

@@ -15,7 +15,10 @@ class EvidenceViewOut(BaseModel):
     at: dt.datetime = Field(description="When the original was served (UTC, on the system's clock).")
     actor: str = Field(description="The token's name.")
     role: Role
-    what: str = Field(description="What was seen: `original` (the unredacted frame).")
+    what: str = Field(
+        description="What was seen: `original` (the unredacted frame), `report photo` or "
+        "`inspection photo` (a citizen's or an inspector's photo of the case, as taken)."
+    )
 
 
 class EvidenceViewPage(BaseModel):

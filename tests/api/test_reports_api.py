@@ -110,6 +110,8 @@ def test_a_citizen_report_reaches_the_operator_queue_and_its_status_page(world, 
     assert listed["case_state"] == "detected" and listed["case_id"] == case["id"]
     photo = http.get(listed["photo_url"], headers=auth("admin"))
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    (seen,) = http.get("/evidence/access-log", params={"case_id": case["id"]}, headers=auth("admin")).json()["items"]
+    assert (seen["what"], seen["role"]) == ("report photo", "admin")  # unredacted: logged like an original
 
 
 def test_a_second_report_of_the_same_problem_is_linked(world, http):
@@ -208,6 +210,8 @@ def test_an_inspector_fail_opens_a_case_and_a_pass_resolves_it(world, http):
     assert (case["source"], case["kind"], case["state"]) == ("inspector", "inspection_failed", "detected")
     photo = http.get(fail["photo_url"], headers=auth("inspector"))
     assert photo.status_code == 200 and b"Exif" not in photo.content
+    log = http.get("/evidence/access-log", params={"case_id": fail["case_id"]}, headers=auth("admin")).json()
+    assert [(v["what"], v["role"]) for v in log["items"]] == [("inspection photo", "inspector")]
     world.clock.advance(3600)
     ok = http.post("/shops/shop-a/inspections", headers=auth("admin"),
                    data={"sanitation": "pass", "order": "pass", "greenery": "pass"})  # fmt: skip
