@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import av
+from sqlalchemy.engine import Engine
 
 from detector.sources import (
     JsonlDetectionsSource,
@@ -40,6 +41,8 @@ from frontage.clock import ManualClock
 from frontage.config import Config, Fixture
 from frontage.watch import CameraEvent, CameraWatch
 from register.evidence_keys import evidence_key_source
+from register.frontages import check, config_frontages, ensure
+from register.shops import shop_lookup
 from zones.engine import ZoneEngine
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class ReplayReport:
     duration_s: float = 0.0
     wall_s: float = 0.0
     realtime_factor: float | None = None
+    zones_versions: dict[str, int] = field(default_factory=dict)  # the store's zone version each camera ran
     peak_rss_mb: float = 0.0
     camera_events: list[dict] = field(default_factory=list)  # the view guard's: re-registered, moved, restored
 
@@ -202,8 +206,10 @@ def replay(
                 stream.watches[cam].set_fixtures(fixtures, latest[0])
             else:
                 zones.set_fixtures(cam, fixtures)
+    zones_versions = {cam: _store_zones(engine, cfg, cam, clock.now(), stream, zones) for cam in stream.camera_ids}
     polygons = {(z.shop_id, z.camera_id): z.points for z in zones.zones}
-    workflow = Workflow(engine, cfg, clock, evidence_key=evidence_key_source(engine, cfg, clock))
+    workflow = Workflow(engine, cfg, clock, shops=shop_lookup(engine),
+                        evidence_key=evidence_key_source(engine, cfg, clock))  # fmt: skip
     workflow.camera_dark = lambda cam: cam in stream.watches and stream.watches[cam].suspended
     finder = privacy_finder(stream.detector, cfg) if stream.detector is not None else None
     recorder = CaseRecorder(engine, snapshot_dir, polygons, workflow=workflow, find_privacy=finder)
@@ -231,6 +237,7 @@ def replay(
         frames_corrupt=stats.frames_corrupt,
         duration_s=round(max(last_t, stats.duration_s or 0.0), 3),
         camera_events=events,
+        zones_versions=zones_versions,
     )
     for row in recorder.rows():
         report.cases.append(
@@ -252,6 +259,29 @@ def replay(
     report.realtime_factor = round(report.duration_s / report.wall_s, 2) if report.wall_s > 0 else None
     report.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return report
+
+
+def _store_zones(engine: Engine, cfg: Config, camera_id: str, at: dt.datetime, stream: DetectionStream,
+                 zones: ZoneEngine) -> int:  # fmt: skip
+    """The camera's frontages as operators run them: the store's latest zone version (version 1, the config's,
+    put there when it has none), so a recording replays through the zones the live service uses. Returns the
+    version; SourceError when it does not fit this config's camera (another frame size)."""
+    zv = ensure(engine, cfg, camera_id, at)
+    if zv.frontages == config_frontages(cfg, camera_id):
+        return zv.version
+    problems = check(cfg.camera(camera_id), zv.frontages, None)
+    if problems:
+        p = problems[0]
+        raise SourceError(f"camera {camera_id}: the store's zones version {zv.version} does not fit this config's "
+                          f"camera (shop {p.shop_id!r} {p.where}: {p.reason}); replay into another store or "
+                          "fix the camera's size")  # fmt: skip
+    reason = f"zones version {zv.version} by {zv.author} from the store"
+    if camera_id in stream.watches:
+        stream.watches[camera_id].redraw(zv.polygons(), 0.0, reason)
+    else:
+        zones.set_frontages(camera_id, zv.polygons(), 0.0, reason)
+    log.info("camera %s: replaying through the store's zones version %d by %s", camera_id, zv.version, zv.author)
+    return zv.version
 
 
 def detect_to_jsonl(cfg: Config, video: Path, out: Path, *, weights: str | None, camera_id: str | None) -> int:

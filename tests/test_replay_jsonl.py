@@ -1,6 +1,7 @@
 """Detection-file replays through the whole pipeline: exact timing of dropouts, entry jitter, boundaries and
 active hours, the report contract, determinism, and bad input."""
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -9,7 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dispatch.db import make_engine
 from frontage.cli import main
+from frontage.clock import ManualClock
+from frontage.config import load_config
+from register import frontages as zone_store
 
 CONFIG = {
     "timezone": "Asia/Shanghai",
@@ -198,3 +203,32 @@ def test_disabled_rule_opens_nothing(tmp_path, rule):
     cfg["rules"][rule]["enabled"] = False
     r = replay(tmp_path, every(60, lambda t: [("car", CAR_A), ("chair", CHAIR_B)]), config=cfg)
     assert {c["kind"] for c in r["cases"]} == {"illegal_parking", "out_of_store_trading"} - {rule}
+
+
+def test_a_replay_into_a_store_runs_its_latest_zone_version(tmp_path, capsys):
+    """The zone editor moved shop-a's frontage off the car: a replay into that store runs version 2 (no case),
+    a replay into a fresh store the config's (version 1, put there); zones of another frame size: a clear error."""
+    frames = every(40, lambda t: [("car", CAR_A)])
+    fresh = replay(tmp_path, frames)
+    assert brief(fresh) == [("shop-a", "illegal_parking", "car", 20.0, None)] and fresh["zones_versions"] == {"cam1": 1}
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    db = f"sqlite:///{edited / 'store.db'}"
+    cfg_path, _ = write_case(edited, frames)
+    cfg = load_config(cfg_path)
+    engine = make_engine(db)
+    at = ManualClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).now()
+    zone_store.ensure(engine, cfg, "cam1", at)
+    off_the_car = {"shop_id": "shop-a", "polygon": [[100, 620], [600, 620], [600, 700], [100, 700]]}
+    assert zone_store.save(engine, cfg.camera("cam1"), [off_the_car], "ada", "narrower", at, based_on=1) == 2
+    r = replay(edited, frames, "--db", db)
+    assert r["cases"] == [] and r["zones_versions"] == {"cam1": 2}
+    small = yaml.safe_load(yaml.safe_dump(CONFIG))
+    small["cameras"][0].update(width=640, height=360)
+    for shop, x in zip(small["shops"], (50, 300), strict=True):
+        shop["frontages"][0]["polygon"] = [[x, 200], [x + 250, 200], [x + 250, 350], [x, 350]]
+    cfg_small, dets = write_case(edited, frames, small)
+    out = edited / "r.json"
+    assert main(["replay", str(dets), "--config", str(cfg_small), "--report", str(out), "--db", db]) == 2
+    assert "the store's zones version 2 does not fit this config's camera" in capsys.readouterr().err
+    engine.dispose()

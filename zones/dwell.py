@@ -271,8 +271,8 @@ class DwellTracker:
         new = [z for z in zones if z.camera_id == self.camera_id]
         old = {z.shop_id: z.points for z in self.zones}
         for z in new:
-            if old.get(z.shop_id) != z.points:
-                self._redrawn[z.shop_id] = t
+            if old.get(z.shop_id) != z.points and self._last_t is not None:  # before the first frame: nothing was
+                self._redrawn[z.shop_id] = t  # watched yet (a replay or a restart taking the store's version)
         self.zones = new
         events: list[ViolationEvent] = []
         keep: list[_Candidate] = []

@@ -167,3 +167,10 @@ def test_an_object_whose_resting_place_the_new_frontage_leaves_out_is_forgotten_
     street.run(11, aside)  # an excursion: its box's ground point (120, 400) lies in A_SMALL, its place does not
     assert street.redraw([("shop-a", A_SMALL), ("shop-b", B)]) == []
     assert street.run(60, parked) == [] and street.cases() == []
+
+
+def test_frontages_set_before_the_first_frame_take_static_objects_as_the_config_does(street):
+    """A replay or a restart running the store's version: nothing was watched before, nothing to hold back."""
+    street.redraw([("shop-a", A_SMALL), ("shop-b", B_WIDE)])
+    settled = Detection("chair", 0.9, (300, 350, 360, 420), static_s=300.0)
+    assert types(street.run(1, settled)) == [("opened", "shop-b")]
