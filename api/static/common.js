@@ -46,3 +46,32 @@ function wireSignIn(start) {
   });
   $("signout").addEventListener("click", () => signOut());
 }
+
+// Signed out, on every staff page: the token forgotten, the page's panes and the session bar hidden, the form shown.
+function showSignIn(message, ...panes) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  for (const id of [...panes, "session"]) $(id).hidden = true;
+  $("login").hidden = false;
+  say(message || "", Boolean(message));
+  $("token").focus();
+}
+
+// Signed in: the form hidden, the session bar shown, and who the token is. Every time the page shows is then on
+// the deployment's clock (I18N.setTimezone), and the holder's name and role follow the language switch.
+let sessionHolder = null;
+function showWho() {
+  if (sessionHolder) {
+    const { name, role } = sessionHolder;
+    $("who").textContent = I18N.t("session.who", { name, role: I18N.nameOf("role", role) });
+  }
+}
+async function openSession() {
+  $("login").hidden = true;
+  $("session").hidden = false;
+  say(I18N.t("session.loading"));
+  sessionHolder = await (await authorizedFetch("/me")).json();
+  I18N.setTimezone(sessionHolder.timezone);
+  showWho();
+  return sessionHolder;
+}
+document.addEventListener("langchange", showWho);

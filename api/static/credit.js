@@ -303,7 +303,6 @@ async function refresh() {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
   me = null;
   selected = null;
   party = null;
@@ -311,23 +310,13 @@ function signOut(message) {
   lists.red = null;
   lists.black = null;
   shownCase = null;
-  $("credit").hidden = true;
-  $("explain").hidden = true;
-  $("session").hidden = true;
-  $("login").hidden = false;
-  say(message || "", Boolean(message));
-  $("token").focus();
+  showSignIn(message, "credit", "explain");
 }
 
 async function start() {
-  $("login").hidden = true;
   $("credit").hidden = false;
-  $("session").hidden = false;
-  say(I18N.t("session.loading"));
   try {
-    me = await api("/me");
-    I18N.setTimezone(me.timezone);
-    showWho();
+    me = await openSession();
     $("recompute").hidden = me.role !== "admin";
     if (me.role !== "admin" && me.role !== "operator") {
       say(I18N.t("credit.staff_only"), true);
@@ -338,10 +327,6 @@ async function start() {
   } catch (e) {
     if (e.message !== "unauthorized") say(e.message, true);
   }
-}
-
-function showWho() {
-  if (me) $("who").textContent = I18N.t("session.who", { name: me.name, role: I18N.nameOf("role", me.role) });
 }
 
 // Another language: redraw what is shown from what was fetched.

@@ -450,23 +450,13 @@ async function downloadCsv() {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
   me = null;
-  $("insights").hidden = true;
-  $("session").hidden = true;
-  $("login").hidden = false;
-  say(message || "", Boolean(message));
-  $("token").focus();
+  showSignIn(message, "insights");
 }
 
 async function start() {
-  $("login").hidden = true;
-  $("session").hidden = false;
-  say(I18N.t("session.loading"));
   try {
-    me = await api("/me");
-    I18N.setTimezone(me.timezone);
-    $("who").textContent = `${me.name} (${me.role})`;
+    me = await openSession();
     if (me.role !== "admin" && me.role !== "operator") {
       say(I18N.t("ins.staff-only"), true);
       return;

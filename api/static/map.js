@@ -175,23 +175,13 @@ async function load() {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
   me = null;
-  $("district").hidden = true;
-  $("session").hidden = true;
-  $("login").hidden = false;
-  say(message || "", Boolean(message));
-  $("token").focus();
+  showSignIn(message, "district");
 }
 
 async function start() {
-  $("login").hidden = true;
-  $("session").hidden = false;
-  say(I18N.t("session.loading"));
   try {
-    me = await (await authorizedFetch("/me")).json();
-    I18N.setTimezone(me.timezone);
-    $("who").textContent = `${me.name} (${me.role})`;
+    me = await openSession();
     if (me.role !== "admin" && me.role !== "operator") {
       say(I18N.t("map.staff-only"), true);
       return;

@@ -572,7 +572,6 @@ async function loadShopChoices() {
 // --- session ----------------------------------------------------------------------------------------------------
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
   me = null;
   lastCameras = [];
   lastPage = null;
@@ -582,30 +581,16 @@ function signOut(message) {
   blobs.clear();
   current = null;
   shownCase = null;
-  $("review").hidden = true;
   $("review").classList.remove("reading");
   if (typeof shopsSignOut === "function") shopsSignOut(); // the Shops tab (shops.js)
-  $("detail").hidden = true;
-  $("session").hidden = true;
-  $("login").hidden = false;
-  say(message || "", Boolean(message));
-  $("token").focus();
-}
-
-function showWho() {
-  if (me) $("who").textContent = I18N.t("session.who", { name: me.name, role: label("role", me.role) });
+  showSignIn(message, "review", "detail");
 }
 
 async function start() {
-  $("login").hidden = true;
   $("review").hidden = false;
   if (typeof shopsStart === "function") shopsStart(); // back on the Cases tab
-  $("session").hidden = false;
-  say(I18N.t("session.loading"));
   try {
-    me = await (await api("/me")).json();
-    I18N.setTimezone(me.timezone);
-    showWho();
+    me = await openSession();
     view = readView();
     viewToForm();
     await loadList();
