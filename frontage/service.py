@@ -39,7 +39,7 @@ from dispatch.loop import DispatchLoop
 from dispatch.workflow import Workflow
 from frontage.clock import Clock, SystemClock
 from frontage.config import ApiToken, Camera, Config, Fixture, Role, RuleKind
-from frontage.public_views import PublicViews, people_finder
+from frontage.public_views import PublicViews
 from frontage.watch import VIEW_EVENTS, CameraWatch
 from frontage.zone_sync import ZoneSync
 from register.evidence_keys import evidence_key_source
@@ -148,8 +148,7 @@ def run_service(
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
-    views = (PublicViews(snapshot_dir / "views", people_finder(detector, cfg.rule_classes()),
-                         vehicle_classes=privacy_classes(cfg)[1]) if detector else None)  # fmt: skip
+    views = PublicViews(snapshot_dir / "views", recorder.find_privacy, privacy_classes(cfg)) if detector else None
     for cam in video:
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
 

@@ -356,12 +356,20 @@ def street(weights):
     return YoloDetector(DetectorConfig(), weights, {"car", "bicycle"}), image
 
 
+def _finder(model, rule_classes: list[str]):
+    """The camera process's finder for what rules watching `rule_classes` leave out (people, other vehicles)."""
+    from dispatch.evidence import privacy_finder
+    from frontage.config import parse_config
+
+    cfg = parse_config({"rules": {"illegal_parking": {"classes": rule_classes, "dwell_s": 60},
+                                  "out_of_store_trading": {"classes": ["chair"], "dwell_s": 60}}})  # fmt: skip
+    return cfg, privacy_finder(model, cfg)
+
+
 @pytest.mark.model
 def test_public_view_blurs_the_people_the_model_finds(street) -> None:
-    from frontage.public_views import people_finder
-
     model, image = street
-    people = people_finder(model, {"car", "bicycle"})(image)
+    people = [d.xyxy for d in _finder(model, ["car", "bicycle"])[1](image) if d.cls == "person"]
     assert len(people) >= 2
     out = cv2.imdecode(np.frombuffer(public_view(image, people, []), np.uint8), cv2.IMREAD_COLOR)
     mask = np.zeros(image.shape[:2], bool)
@@ -380,15 +388,17 @@ def test_public_view_blurs_the_people_the_model_finds(street) -> None:
 @pytest.mark.model
 def test_camera_process_writes_a_blurred_view_every_five_minutes(street, tmp_path) -> None:
     from detector.types import Detection, Evidence
-    from frontage.public_views import PublicViews, people_finder
+    from dispatch.evidence import privacy_classes
+    from frontage.public_views import PublicViews
 
     rules_see, image = street
-    find = people_finder(rules_see, {"car", "bicycle"})
-    assert find is not None and people_finder(rules_see, {"person", "car"}) is None
+    cfg, find = _finder(rules_see, ["car", "bicycle"])
+    assert find is not None
     assert rules_see._keep == {"car", "bicycle"}  # the copy asks for people; the rules' detector is unchanged
-    people = find(image)
-    assert len(people) >= 2
-    views = PublicViews(tmp_path / "views", find)
+    found = find(image)
+    people = [d.xyxy for d in found if d.cls == "person"]
+    assert len(people) >= 2 and {d.cls for d in found} <= {"person", "truck", "bus", "motorcycle"}
+    views = PublicViews(tmp_path / "views", find, privacy_classes(cfg))
     assert not views.offer("cam1", image, [], Evidence.unchanged, 0.0)  # only frames the model saw
     assert views.offer("cam1", image, [], Evidence.seen, 10.0)
     written = tmp_path / "views" / "cam1.jpg"
@@ -399,7 +409,9 @@ def test_camera_process_writes_a_blurred_view_every_five_minutes(street, tmp_pat
     assert not views.offer("cam1", image, [], Evidence.seen, 10.0 + 299)  # once per 300 s per camera
     assert views.offer("cam1", image, [], Evidence.seen, 10.0 + 300) and written.stat().st_mtime_ns >= before
     # where the rules watch people, the frame's own detections say where they are: no extra model call
-    own = PublicViews(tmp_path / "own", None)
+    everything, nothing_left = _finder(rules_see, ["person", "car", "truck", "bus", "motorcycle", "bicycle"])
+    assert nothing_left is None
+    own = PublicViews(tmp_path / "own", None, privacy_classes(everything))
     assert own.offer("cam2", image, [Detection("person", 0.9, (x1, y1, x2, y2))], Evidence.seen, 0.0)
     mine = cv2.imread(str(tmp_path / "own" / "cam2.jpg"))
     assert high_freq(mine[y1:y2, x1:x2]) < 0.35 * high_freq(image[y1:y2, x1:x2])

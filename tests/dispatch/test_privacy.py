@@ -237,7 +237,7 @@ def test_the_shop_pages_camera_view_blurs_people_and_every_vehicle(scenes, tmp_p
     from frontage.public_views import PublicViews
 
     image, dets = scenes[TRUCKS]
-    views = PublicViews(tmp_path / "views", None, vehicle_classes=frozenset(VEHICLES))
+    views = PublicViews(tmp_path / "views", None, (frozenset({"person"}), frozenset(VEHICLES)))
     assert views.offer("cam1", image, dets, Evidence.seen, 0.0)
     out = cv2.imread(str(tmp_path / "views" / "cam1.jpg"))
     for i, b in enumerate(boxes(dets, {"person"} | VEHICLES)):
