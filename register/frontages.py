@@ -269,6 +269,34 @@ class YamlProblem(ValueError):
 
 
 MAX_YAML_SHOPS = 50_000
+MAX_YAML_DEPTH = 16  # a config nests 6 deep; PyYAML's scanner is quadratic in the depth, its composer recursive
+_OPENS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+          yaml.FlowSequenceStartToken)  # fmt: skip
+_CLOSES = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _load(text: str) -> Any:
+    """yaml.safe_load of text from a request, within bounds. Its tokens first: no anchors or aliases (a few
+    hundred aliases of a list of aliases make a 30 KB document that takes minutes to walk) and no nesting deeper
+    than MAX_YAML_DEPTH; then no YAML error, oversized number or recursion escapes as anything but YamlProblem."""
+    depth = 0
+    try:
+        for tok in yaml.scan(text, Loader=yaml.SafeLoader):
+            at = f" at line {tok.start_mark.line + 1}, column {tok.start_mark.column + 1}"
+            if isinstance(tok, yaml.AliasToken | yaml.AnchorToken):
+                raise YamlProblem((), f"anchors and aliases (& and *) are not taken{at}: write each frontage out")
+            depth += isinstance(tok, _OPENS) - isinstance(tok, _CLOSES)
+            if depth > MAX_YAML_DEPTH:
+                raise YamlProblem((), f"nested deeper than {MAX_YAML_DEPTH} levels{at}")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise YamlProblem((), f"YAML syntax error{where}: {getattr(exc, 'problem', None) or exc}") from None
+    except YamlProblem:
+        raise
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more digits than Python converts
+        raise YamlProblem((), f"YAML that cannot be read: {exc}") from None
 
 
 def to_yaml(zv: ZoneVersion) -> str:
@@ -298,12 +326,7 @@ def from_yaml(text: str, camera_id: str) -> tuple[list[dict[str, Any]], list[tup
     """The camera's frontages in YAML of the config's format (`shops: [{id, frontages: [{camera_id, polygon,
     allow_overlap}]}]`, a whole config file too: other fields and other cameras' frontages are passed over), and
     each one's path in the YAML. YamlProblem says where the YAML is not that."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise YamlProblem((), f"YAML syntax error{where}: {getattr(exc, 'problem', None) or exc}") from None
+    data = _load(text)
     if not isinstance(data, dict) or not isinstance(data.get("shops"), list):
         raise YamlProblem((), "expected a mapping with a shops: list (the config's format)")
     shops = data["shops"]

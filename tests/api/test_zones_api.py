@@ -179,6 +179,9 @@ YAML_BAD = {
                           ["body", "yaml", "shops", 0, "frontages", 0, "polygon"], "edges 0 and 2 cross"),
     "unknown shop": ("shops: [{id: shop-z, frontages: [{camera_id: cam1, polygon: [[1, 2], [30, 2], [30, 40]]}]}]",
                      ["body", "yaml", "shops", 0, "id"], "unknown shop 'shop-z'"),
+    "aliases": ("base: &p [[1, 2], [30, 2], [30, 40]]\nshops: [{id: shop-a, frontages: [{camera_id: cam1, "
+                "polygon: *p}]}]", ["body", "yaml"], "anchors and aliases (& and *) are not taken at line 1"),
+    "nested too deep (was a 500)": ("shops: " + "[" * 5000, ["body", "yaml"], "nested deeper than 16 levels"),
     "nothing on this camera": ("shops: [{id: shop-a, frontages: [{camera_id: cam2, polygon: [[1, 2], [3, 4], "
                                "[5, 1]]}]}]", ["body", "yaml", "shops"], "no frontage on camera 'cam1'"),
 }  # fmt: skip

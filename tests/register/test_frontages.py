@@ -5,6 +5,7 @@ saves nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -71,8 +72,10 @@ def test_version_1_is_the_configs_and_each_save_is_the_next_with_who_when_why(en
     assert v2.frontages == [{"shop_id": "shop-a", "polygon": A2, "allow_overlap": False}]  # floats exactly
     assert v2.polygons() == [("shop-a", [tuple(p) for p in A2])]
     assert store.version(engine, cam.id, 1) == v1 and store.version(engine, cam.id, 3) is None
-    assert [(h.version, h.author, h.frontages) for h in store.history(engine, cam.id)] == [(2, "ada", 1),
-                                                                                           (1, "config", 2)]
+    assert [(h.version, h.author, h.frontages) for h in store.history(engine, cam.id)] == [
+        (2, "ada", 1),
+        (1, "config", 2),
+    ]
     (entry,) = camera_events(engine, cam.id)
     assert (entry.kind, entry.actor, entry.reason, entry.at) == (store.ZONES_CHANGED, "ada", "door moved", at)
     assert entry.data == {"version": 2, "based_on": 1, "frontages": 1, "changed_shops": ["shop-a", "shop-b"]}
@@ -152,3 +155,22 @@ def test_yaml_round_trip_keeps_every_polygon_exactly(engine, cam):
     v2 = store.latest(engine, cam.id)
     frontages, paths = store.from_yaml(store.to_yaml(v2), cam.id)
     assert frontages == v2.frontages and paths == [("shops", 0, "frontages", 0), ("shops", 1, "frontages", 0)]
+
+
+ALIAS_BOMB = ("g: &g {camera_id: other}\nf: &f [" + ", ".join(["*g"] * 3000) + "]\ns: &s {id: x, frontages: *f}\n"
+              "shops: [" + ", ".join(["*s"] * 3000) + "]\n")  # fmt: skip
+HOSTILE_YAML = {
+    "aliases": (ALIAS_BOMB, "anchors and aliases (& and *) are not taken at line 1, column 4"),
+    "deep flow nesting": ("shops: " + "[" * 60_000, "nested deeper than 16 levels at line 1, column 23"),
+    "deep block nesting": ("\n".join(" " * i + "a:" for i in range(300)), "nested deeper than 16 levels at line 17"),
+    "a huge number": ("shops: [{id: a, frontages: [{camera_id: c, polygon: [[1" + "0" * 5000 + ", 2]]}]}]",
+                      "YAML that cannot be read: Exceeds the limit"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", HOSTILE_YAML, ids=HOSTILE_YAML)
+def test_hostile_yaml_is_a_problem_at_once_not_minutes_of_work_or_a_crash(case):
+    """Each of these took 30 s to minutes of CPU, or escaped as RecursionError or ValueError (a 500)."""
+    text, why = HOSTILE_YAML[case]
+    with pytest.raises(store.YamlProblem, match=re.escape(why)):
+        store.from_yaml(text, "cam1")
