@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from api.auth import Admin, Principal, Staff
 from api.context import AppContext, Ctx
+from api.routes_cameras import _actor, _conflict
 from api.schemas import errors
 from api.schemas_zones import (
     MAX_VERSION,
@@ -43,7 +44,6 @@ from api.schemas_zones import (
     ZonesYamlIn,
     ZoneVersionOut,
 )
-from dispatch.baselines import MAX_ACTOR
 from frontage.config import Camera
 from frontage.polygons import Problem
 from register import frontages as store
@@ -56,10 +56,6 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 SNAPSHOT_MAX_PIXELS = 16_000_000
 
 
-def _conflict(description: str) -> dict[int | str, dict[str, Any]]:
-    return {409: {**errors(409)[409], "description": description}}
-
-
 def _camera(ctx: AppContext, camera_id: str) -> Camera:
     try:
         return ctx.cfg.camera(camera_id)
@@ -70,10 +66,6 @@ def _camera(ctx: AppContext, camera_id: str) -> Camera:
 
 def _now(ctx: AppContext) -> dt.datetime:
     return ctx.workflow.clock.now()
-
-
-def _author(who: Principal) -> str:
-    return who.name[:MAX_ACTOR]
 
 
 def _out(camera: Camera, zv: store.ZoneVersion) -> ZonesOut:
@@ -114,7 +106,7 @@ def _save(ctx: AppContext, camera: Camera, frontages: list[dict[str, Any]], who:
     _latest(ctx, camera)  # version 1 exists before anything is saved on top of it
     shops = store.known_shops(ctx.engine, ctx.cfg)
     try:
-        n = store.save(ctx.engine, camera, frontages, _author(who), note.strip(), _now(ctx), based_on=based_on,
+        n = store.save(ctx.engine, camera, frontages, _actor(who), note.strip(), _now(ctx), based_on=based_on,
                        shops=shops)  # fmt: skip
     except store.ZoneProblems as exc:
         raise _problems_422(exc.problems, prefix, paths) from None
