@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -100,6 +101,7 @@ def run_service(
     feed_epoch: dt.datetime | None = None,
     api_port: int | None = None,
     stop_event: threading.Event | None = None,
+    on_api: Callable[[str], None] | None = None,
 ) -> int:
     """Watch every camera until stopped; returns the number of cases this process opened.
 
@@ -107,7 +109,8 @@ def run_service(
     (default: the start of this process), as recorded (no tracker: the rules re-associate parked objects).
     The operator API serves on cfg.api.host and `api_port` (default cfg.api.port; 0 picks a free port; -1 off).
     The cameras' frontages follow the zone editor's latest versions, taken over HTTP from this API or from
-    cfg.zones.url (frontage.zone_sync). `stop_event`, when given, stops the service when set."""
+    cfg.zones.url (frontage.zone_sync). `stop_event`, when given, stops the service when set; `on_api`, when
+    given, gets the API's base URL once it serves (a port-0 API's real port, for whoever started the service)."""
     clock = clock or SystemClock()
     engine = make_engine(db_url)
     register_config_shops(engine, cfg, clock.now())  # signboards, reports and credit know the configured shops
@@ -197,6 +200,8 @@ def run_service(
                          camera_control=control)  # fmt: skip
         api = BackgroundServer(app, cfg.api.host, port).start()
         log.warning("operator API and review page on %s/", api.url)
+        if on_api is not None:
+            on_api(api.url)
 
     def apply_zones(cam_id: str, version: int, author: str, frontages: list, t: float) -> None:
         """A camera's new zone version, between two rounds: the rules, the gate and the evidence drawing follow,

@@ -137,7 +137,7 @@ def test_moved_and_drawn_frontages_reach_the_running_service(browser, service, t
     page.fill("#note", "shop-a's door is narrower")
     page.click("#save")
     expect(page.locator("#status")).to_have_text("Saved as version 2.")
-    until(lambda: cases(engine) == [("shop-a", "resolved")], timeout=5)  # the running service followed
+    until(lambda: cases(engine) == [("shop-a", "resolved")])  # the running service followed
     assert _applied(api, 2)
     saved = api.get("/cameras/cam1/zones").json()
     assert (saved["version"], saved["author"], saved["note"]) == (2, "ada", "shop-a's door is narrower")

@@ -72,14 +72,24 @@ def service(tmp_path_factory):
         "api": {"tokens": [{"name": "ada", "role": "admin", "token": ADMIN}]},
         "zones": {"poll_s": 0.2, "snapshot_every_s": 0},
     })  # fmt: skip
-    clock, stop, port = ManualClock(T0), threading.Event(), free_port()
+    clock, stop, urls, failed = ManualClock(T0), threading.Event(), [], []
     db = f"sqlite:///{tmp_path / 'frontage.db'}"
-    thread = threading.Thread(target=run_service, args=(cfg,), daemon=True, kwargs={
-        "weights": "unused", "db_url": db, "snapshot_dir": tmp_path / "snaps", "clock": clock, "feed_epoch": T0,
-        "api_port": port, "stop_event": stop})  # fmt: skip
+
+    def serve() -> None:
+        try:
+            run_service(cfg, weights="unused", db_url=db, snapshot_dir=tmp_path / "snaps", clock=clock,
+                        feed_epoch=T0, api_port=0, stop_event=stop, on_api=urls.append)  # fmt: skip
+        except BaseException as exc:  # the test waiting on it says why, at once
+            failed.append(exc)
+            raise
+
+    # The service picks its own free port and says which (no port picked here that another process may take
+    # before the service binds it, with another server answering /healthz there).
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"})
-    until(lambda: _up(api))
+    until(lambda: urls or failed or not thread.is_alive())
+    assert urls and not failed, f"the service did not start: {failed}"
+    api = httpx.Client(base_url=urls[0], headers={"Authorization": f"Bearer {ADMIN}"})
     engine = make_engine(db)
     yield api, clock, engine
     stop.set()
@@ -87,13 +97,6 @@ def service(tmp_path_factory):
     api.close()
     engine.dispose()
     assert not thread.is_alive()
-
-
-def _up(api: httpx.Client) -> bool:
-    try:
-        return api.get("/healthz").status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def cases(engine) -> list[tuple[str, str]]:
@@ -114,15 +117,12 @@ def test_the_running_service_uses_a_saved_zone_version_without_a_restart(service
     clock.set(T0 + dt.timedelta(seconds=20))
     until(lambda: cases(engine) == [("shop-a", "detected")])
 
-    saved_at = time.monotonic()
-    assert save(api, 1, A_SMALL, B) == 2
+    assert save(api, 1, A_SMALL, B) == 2  # street time stands still: only the running service can clear it
     until(lambda: cases(engine) == [("shop-a", "resolved")])
-    took = time.monotonic() - saved_at
     assert _applied(api, 2)
     with Session(engine) as s:
         last = s.scalars(select(CaseEventRow).order_by(CaseEventRow.id.desc())).first()
         assert (last.to_state, last.reason) == ("resolved", "frontage redrawn (zones version 2 by ada)")
-    assert took < 10.0, f"the saved zones took {took:.2f} s to reach the running service"
 
     assert save(api, 2, A_SMALL, B_WIDE) == 3  # now the car stands in shop-b's frontage
     until(lambda: _applied(api, 3))
