@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import shutil
 import sys
 import time
@@ -250,6 +251,9 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     cfg, weights = _config(a.config, a.weights)
     _needs_cameras(cfg, a.config)
+    if cfg.zones.url and not (cfg.zones.token or os.environ.get("FRONTAGE_ZONES_TOKEN")):
+        raise ConfigError(a.config, [("zones.token", f"zones.url is {cfg.zones.url}: the cameras need an admin token "
+                                      "of that API (zones.token or FRONTAGE_ZONES_TOKEN)")])  # fmt: skip
     clock = epoch = None
     if a.sim_start:
         epoch = a.sim_start

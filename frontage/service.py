@@ -290,7 +290,11 @@ def run_service(
                 try:
                     apply_zones(rz.camera_id, rz.version, rz.author, rz.polygons(), t_run)
                 except Exception:
-                    log.exception("camera %s: zones version %d not applied", rz.camera_id, rz.version)
+                    log.exception("camera %s: zones version %d not applied; tried again next poll",
+                                  rz.camera_id, rz.version)  # fmt: skip
+                    sync.failed(rz.camera_id, rz.version)
+                else:
+                    sync.applied(rz.camera_id, rz.version)
             scheduler.step({c.id: readers[c.id].latest() for c in video}, t_run, partial(record_live, t_run, now))
             stop.event.wait(max(0.0, min(period, 0.2) - (time.monotonic() - tick)))
     finally:

@@ -44,7 +44,8 @@ class RemoteZones:
 
 class ZoneSync:
     """Polls the zones of `frames`' cameras and pushes their frames, in a thread (`start`, `stop`). The camera
-    loop takes new versions with `take()` and reports each one it applied with `applied()`."""
+    loop takes new versions with `take()` and reports each one with `applied()`, or with `failed()` when it
+    could not apply it: that version is then fetched and handed over again on the next poll."""
 
     def __init__(
         self,
@@ -66,8 +67,9 @@ class ZoneSync:
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s,
                                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         self._lock = threading.Lock()
-        self._known: dict[str, int] = dict(known or {})  # applied, or handed to the camera loop
-        self._pending: dict[str, RemoteZones] = {}
+        self._known: dict[str, int] = dict(known or {})  # the version each camera runs
+        self._pending: dict[str, RemoteZones] = {}  # fetched, waiting for take()
+        self._taken: dict[str, int] = {}  # handed to the camera loop, not yet applied() or failed()
         self._down: dict[str, str] = {}  # what failed last, by what: logged once per outage
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="zone-sync", daemon=True)
@@ -87,11 +89,20 @@ class ZoneSync:
         """New versions to apply (camera loop thread), at most one per camera: the newest."""
         with self._lock:
             out, self._pending = list(self._pending.values()), {}
+            self._taken.update({z.camera_id: z.version for z in out})
         return out
 
     def applied(self, camera_id: str, version: int) -> None:
         with self._lock:
             self._known[camera_id] = version
+            if self._taken.get(camera_id) == version:
+                del self._taken[camera_id]
+
+    def failed(self, camera_id: str, version: int) -> None:
+        """The camera loop could not apply `version`: the next poll hands it over again."""
+        with self._lock:
+            if self._taken.get(camera_id) == version:
+                del self._taken[camera_id]
 
     # -- the thread ------------------------------------------------------------------------------------------
 
@@ -122,9 +133,8 @@ class ZoneSync:
             return None
         self._ok(camera_id, "zones")
         with self._lock:
-            if found.version == self._known.get(camera_id):
+            if found.version in (self._known.get(camera_id), self._taken.get(camera_id)):
                 return None
-            self._known[camera_id] = found.version
             self._pending[camera_id] = found
         log.info("camera %s: zones version %d by %s from %s", camera_id, found.version, found.author, self.base_url)
         return found

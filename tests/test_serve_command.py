@@ -72,3 +72,20 @@ def test_run_refuses_a_config_without_cameras(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2
     assert "cameras: no camera to watch" in done.stderr
+
+
+def test_run_refuses_a_central_zones_url_without_a_token(tmp_path, monkeypatch, capsys):
+    """An edge box pointed at the central console must carry an admin token of it; without one it would only log
+    401s while its cameras kept frontages the district had redrawn."""
+    import yaml
+
+    from frontage.cli import main
+
+    monkeypatch.delenv("FRONTAGE_ZONES_TOKEN", raising=False)
+    cfg = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
+    cfg["zones"] = {"url": "https://console.example"}
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["run", "--config", str(path), "--no-api", "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert "zones.token: zones.url is https://console.example: the cameras need an admin token" in err

@@ -146,7 +146,12 @@ def test_the_zone_sync_pushes_frames_and_refuses_what_it_could_not_run(service, 
     assert cv2.imdecode(np.frombuffer(got.content, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
     first = sync.poll("cam1")
     assert first is not None and first.camera_id == "cam1" and sync.take() == [first]
-    assert sync.poll("cam1") is None and sync.take() == []  # the same version again: nothing new
+    assert sync.poll("cam1") is None and sync.take() == []  # handed over, not yet applied: not again
+    sync.failed("cam1", first.version)  # the camera loop could not apply it: the next poll brings it again
+    again = sync.poll("cam1")
+    assert again == first and sync.take() == [first]
+    sync.applied("cam1", first.version)
+    assert sync.poll("cam1") is None and sync.take() == []  # the version it runs: nothing new
     sync.stop()
 
     wrong = ZoneSync(str(api.base_url), ADMIN, {"cam1": (1280, 720)}, poll_s=60)
