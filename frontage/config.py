@@ -598,7 +598,10 @@ class ZonesConfig(Strict):
     )
     poll_s: float = Field(5.0, gt=0, le=3600, description="Seconds between two looks for a new zone version.")
     snapshot_every_s: float = Field(
-        10.0, ge=0, description="Seconds between two frames pushed to the editor per camera; 0: none."
+        60.0,
+        ge=0,
+        description="Seconds between two frames pushed to the editor per camera; 0: none. Each is redacted like "
+        "the shop page's picture (people and vehicles blurred), which may cost one model call for the people.",
     )
     timeout_s: float = Field(5.0, gt=0, le=120, description="HTTP timeout of one request to the API.")
 

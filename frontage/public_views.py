@@ -1,4 +1,4 @@
-"""The picture on a shop's public page: now and then, a frame the model saw, with people blurred.
+"""The picture on a shop's public page, and the zone editor's: now and then, a frame the model saw, redacted.
 
 The camera process offers every frame it records; at most once per `every_s` per camera (default 300 s) one
 that the model looked at becomes `<snapshot_dir>/views/<camera_id>.jpg`, with every person the model finds
@@ -6,6 +6,10 @@ blurred and every vehicle blurred whole, as on a citizen's evidence (dispatch.pr
 shop's polygon on it when it serves it. Cost: one JPEG every five minutes per camera, plus, where the rules do not
 watch people or some vehicles, one model call on that frame for them (dispatch.evidence.privacy_finder: the
 loaded model, asked for those classes only): about one call in 600 at two frames a second.
+
+The same redacted frame, not the camera's raw one, is what the camera process pushes to the zone editor and the
+heat map (`latest`, frontage.zone_sync): staff draw frontages on the street's geometry, and passers-by stay
+blurred there too.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class PublicViews:
         self.folder, self.find, self.every_s = Path(folder), find, every_s
         self.people_classes, self.vehicle_classes = classes
         self._last: dict[str, float] = {}
+        self.latest: dict[str, np.ndarray] = {}  # camera id -> its newest redacted frame (no polygons drawn)
 
     def due(self, camera_id: str, now_s: float) -> bool:
         last = self._last.get(camera_id)
@@ -49,7 +54,9 @@ class PublicViews:
             seen = [*detections, *(self.find(image) if self.find else ())]
             boxes = [d.xyxy for d in seen if d.cls in self.people_classes]
             vehicles = [d.xyxy for d in seen if d.cls in self.vehicle_classes]
-            jpeg = public_view(redact(image, [], [], vehicles, Audience.citizen), boxes, [])
+            shown = redact(image, [], boxes, vehicles, Audience.citizen)
+            jpeg = public_view(shown, [], [])
+            self.latest[camera_id] = shown
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self.folder / f"{camera_id}.jpg.tmp"
             tmp.write_bytes(jpeg)

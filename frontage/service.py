@@ -151,7 +151,11 @@ def run_service(
         trackers = {c.id: Tracker(cfg.detector.tracker, cfg.detector.sample_fps) for c in video}
 
     gate = ChangeGate(cfg.detector.gate_min_change, cfg.detector.gate_recheck_s)
-    views = PublicViews(snapshot_dir / "views", recorder.find_privacy, privacy_classes(cfg)) if detector else None
+    # The shop pages' picture and the zone editor's frame: one redacted frame per camera, as often as either asks.
+    every_s = min(300.0, cfg.zones.snapshot_every_s or 300.0)
+    views = None
+    if detector:
+        views = PublicViews(snapshot_dir / "views", recorder.find_privacy, privacy_classes(cfg), every_s)
     for cam in video:
         gate.set_region(cam.id, [pts for (_, cid), pts in polygons.items() if cid == cam.id], (cam.width, cam.height))
 
@@ -226,7 +230,7 @@ def run_service(
     for cid, zv in stored.items():
         if zv.frontages != config_frontages(cfg, cid):  # edited since the config's version 1
             apply_zones(cid, zv.version, zv.author, zv.polygons(), 0.0)
-    sync = _zone_sync(cfg, api, own_token, readers, {cid: zv.version for cid, zv in stored.items()})
+    sync = _zone_sync(cfg, api, own_token, views, {cid: zv.version for cid, zv in stored.items()})
 
     stop = Stopper(stop_event or threading.Event())
     stop.install()
@@ -318,7 +322,7 @@ def _with_sync_token(cfg: Config, token: str) -> Config:
     return cfg.model_copy(update={"api": cfg.api.model_copy(update={"tokens": [*cfg.api.tokens, mine]})})
 
 
-def _zone_sync(cfg: Config, api, token: str, readers: dict[str, StreamReader],
+def _zone_sync(cfg: Config, api, token: str, views: PublicViews | None,
                known: dict[str, int]) -> ZoneSync | None:  # fmt: skip
     """The thread that takes the zone editor's versions over HTTP and pushes the cameras' frames; None when
     there is no API to talk to (no zones.url and this process serves none)."""
@@ -328,9 +332,8 @@ def _zone_sync(cfg: Config, api, token: str, readers: dict[str, StreamReader],
         return None
     url = cfg.zones.url or f"http://{'127.0.0.1' if api.host in ('0.0.0.0', '::', '') else api.host}:{api.port}"
 
-    def frame(camera_id: str):
-        latest = readers[camera_id].latest() if camera_id in readers else None
-        return None if latest is None else latest.image
+    def frame(camera_id: str):  # redacted like the shop page's picture: no passer-by leaves the box unblurred
+        return None if views is None else views.latest.get(camera_id)
 
     z = cfg.zones
     return ZoneSync(url, token, {c.id: (c.width, c.height) for c in cfg.cameras}, poll_s=z.poll_s,

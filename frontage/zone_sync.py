@@ -3,7 +3,8 @@
 `frontage run` talks to its own API (or to the district's central one, `zones.url`) like any other client:
 every `zones.poll_s` it asks for each camera's latest zones and, when the version changed, hands them to the
 camera loop, which applies them between two frames (hot reload: no restart). Every `zones.snapshot_every_s` it
-pushes each camera's latest frame, so the editor draws on what the camera sees now. All of it runs in its own
+pushes each camera's latest redacted frame (frontage.public_views), so the editor draws on what the camera sees
+now without showing who walks by. All of it runs in its own
 thread: a slow or dead API never stalls detection; it is logged once per outage and tried again next period.
 """
 

@@ -405,6 +405,8 @@ def test_camera_process_writes_a_blurred_view_every_five_minutes(street, tmp_pat
     out = cv2.imread(str(written))
     x1, y1, x2, y2 = (int(v) for v in max(people, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
     assert high_freq(out[y1:y2, x1:x2]) < 0.35 * high_freq(image[y1:y2, x1:x2])
+    pushed = views.latest["cam1"]  # what the camera process pushes to the zone editor: the same redacted frame
+    assert pushed.shape == image.shape and high_freq(pushed[y1:y2, x1:x2]) < 0.35 * high_freq(image[y1:y2, x1:x2])
     before = written.stat().st_mtime_ns
     assert not views.offer("cam1", image, [], Evidence.seen, 10.0 + 299)  # once per 300 s per camera
     assert views.offer("cam1", image, [], Evidence.seen, 10.0 + 300) and written.stat().st_mtime_ns >= before
