@@ -26,6 +26,7 @@ from api import (
     routes_cases,
     routes_credit,
     routes_evidence,
+    routes_frames,
     routes_insights,
     routes_meta,
     routes_public,
@@ -116,7 +117,7 @@ def create_app(
     app.add_middleware(CountRequests, counter=requests)
     routers = (routes_cases, routes_upload, routes_meta, routes_shops, routes_cameras, routes_reports, routes_credit,
                routes_evidence)  # fmt: skip
-    for module in (*routers, routes_insights, routes_zones, routes_public, pages):
+    for module in (*routers, routes_insights, routes_zones, routes_frames, routes_public, pages):
         app.include_router(module.router)
     pages.mount_static(app)
     return app

@@ -173,3 +173,41 @@ def write_detections_line(fd: FrameDetections) -> str:
 def blank_image(width: int, height: int) -> np.ndarray:
     """A neutral canvas for evidence when a replay has detections but no pixels."""
     return np.full((height, width, 3), 96, dtype=np.uint8)
+
+
+def frame_at(path: str | Path, t: float) -> tuple[np.ndarray, float]:
+    """The frame shown `t` seconds into a recording (BGR) and its own time: the zone editor draws on it when a
+    camera's live frame is not there. Seeks to the keyframe before `t`, then decodes forward, so a long file
+    costs one GOP, not everything before `t`. ValueError: `t` is past the end; SourceError: the file is not a
+    readable video."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such video file")
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise SourceError(f"{path}: cannot open as video: {exc}") from None
+    with container:
+        if not container.streams.video:
+            raise SourceError(f"{path}: has no video stream")
+        stream = container.streams.video[0]
+        base = stream.time_base
+        start = float(stream.start_time * base) if stream.start_time is not None and base else 0.0
+        duration = float(stream.duration * base) if stream.duration is not None and base else None
+        if duration is not None and t > duration:
+            raise ValueError(f"t={t:g} s is past the end of {path.name} ({duration:.1f} s)")
+        if base and t > 0:
+            container.seek(int((start + t) / base), stream=stream, backward=True, any_frame=False)
+        last = None
+        try:
+            for frame in container.decode(stream):
+                at = (frame.time if frame.time is not None else start) - start
+                last = (frame, at)
+                if at >= t - 1e-6:
+                    break
+        except av.error.FFmpegError as exc:
+            raise SourceError(f"{path}: cannot decode a frame near t={t:g} s: {exc}") from None
+        if last is None:
+            raise SourceError(f"{path}: no frame at t={t:g} s")
+        frame, at = last
+        return frame.to_ndarray(format="bgr24"), round(max(0.0, at), 3)

@@ -33,6 +33,7 @@ from frontage.clock import ManualClock
 from frontage.config import parse_config
 from tests.api.conftest import LiveServer, stills
 from tests.browser_helpers import chromium, open_page
+from tests.media_helpers import recording
 from tests.test_zone_hot_reload import A_SMALL, ADMIN, B_WIDE, T0, A, B, _applied, cases, service, until
 
 __all__ = ["service"]  # the running service of tests/test_zone_hot_reload.py, as a fixture of this file too
@@ -178,8 +179,9 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("zone-editor")
+    video = recording(root / "cam1.mp4")  # the camera's recording: the editor can draw on a frame from it
     cfg = parse_config({
-        "cameras": [{"id": "cam1", "name": "Main St east", "width": W, "height": H}],
+        "cameras": [{"id": "cam1", "name": "Main St east", "width": W, "height": H, "source": str(video)}],
         "shops": [{"id": s, "name": name, "responsible": {"name": name},
                    "frontages": [{"camera_id": "cam1", "polygon": p}]}
                   for s, name, p in (("shop-a", "Noodle House", A), ("shop-b", "Tea Shop", B))],
@@ -271,7 +273,16 @@ def test_invalid_polygons_are_refused_with_their_reason_where_they_are(browser, 
     expect(page.locator("#status")).to_have_text("Imported as version 3.")
     ed.shows("shop-a", A)
     assert [f["polygon"] for f in site.api.get("/cameras/cam1/zones").json()["frontages"]] == [A, B]
-    assert [p for p in problems if "422" not in p and "409" not in p] == []  # the browser logs those itself
+
+    # a frame from the camera's recording instead of its live one; a time past its end says why, the frame stays
+    page.fill("#recording-t", "1.5")
+    page.click("#recording-form button[type=submit]")
+    expect(page.locator("#frame-note")).to_contain_text("Recording frame at 1.5 s (unredacted")
+    page.fill("#recording-t", "60")
+    page.click("#recording-form button[type=submit]")
+    expect(page.locator("#status")).to_have_text("t=60 s is past the end of cam1.mp4 (3.0 s)")
+    expect(page.locator("#frame-note")).to_contain_text("Recording frame at 1.5 s")
+    assert [p for p in problems if not any(c in p for c in ("422", "409"))] == []  # the browser logs those itself
     page.context.close()
 
 

@@ -73,6 +73,12 @@ I18N.add({
   "z.no-frame": {
     zh: "此摄像头还没有画面，在 {w}×{h} 的空白画面上编辑。", en: "No frame from this camera yet: editing on a blank {w}×{h} frame.",
   },
+  "z.recording-frame": {
+    zh: "录像第 {t} 秒的画面（未打码，查看已记入摄像头日志）· {w}×{h}",
+    en: "Recording frame at {t} s (unredacted; this view is in the camera's ledger) · {w}×{h}",
+  },
+  "z.recording-at": { zh: "录像第（秒）", en: "Recording at (s)" },
+  "z.recording": { zh: "录像画面", en: "Frame from recording" },
   "z.no-cameras": { zh: "没有摄像头。", en: "No cameras." },
   "z.staff-only": { zh: "此页面仅供管理员和操作员使用。", en: "This page is for admins and operators." },
   "z.discard": { zh: "放弃未保存的修改？", en: "Drop your unsaved changes?" },
@@ -584,8 +590,10 @@ function renderVersionLabel() {
   }
   $("conflict").hidden = !S.conflict;
   if (S.conflict) $("conflict-text").textContent = I18N.t("z.conflict", { v: S.conflict });
-  const frame = S.hasFrame ? "z.frame" : "z.no-frame";
-  $("frame-note").textContent = I18N.t(frame, { w: S.width, h: S.height, at: I18N.fmtTime(S.frameAt) });
+  const frame = S.recordingT != null ? "z.recording-frame" : S.hasFrame ? "z.frame" : "z.no-frame";
+  $("frame-note").textContent = I18N.t(frame, {
+    w: S.width, h: S.height, at: I18N.fmtTime(S.frameAt), t: S.recordingT,
+  });
 }
 
 function renderVersions() {
@@ -630,7 +638,26 @@ async function loadFrame() {
   if (S.frameUrl) URL.revokeObjectURL(S.frameUrl);
   S.frameUrl = null;
   const res = await call(`/cameras/${encodeURIComponent(S.cam)}/snapshot.jpg`);
+  await showFrame(res, null);
+}
+
+// A frame from the camera's recording, t seconds in (the server logs each view: it is unredacted). Refused (a
+// live stream, no file, past its end): the reason shows and the frame on screen stays.
+async function loadRecordingFrame(t) {
+  const res = await call(`/cameras/${encodeURIComponent(S.cam)}/recording-frame.jpg?t=${encodeURIComponent(t)}`);
+  if (!res.ok) {
+    say(await detailOf(res), true);
+    return;
+  }
+  if (S.frameUrl) URL.revokeObjectURL(S.frameUrl);
+  S.frameUrl = null;
+  await showFrame(res, res.headers.get("X-Frame-Time"));
+  say("");
+}
+
+async function showFrame(res, recordingT) {
   S.hasFrame = res.ok;
+  S.recordingT = recordingT;
   S.frameAt = res.ok ? res.headers.get("X-Captured-At") : null;
   if (res.ok) {
     S.frameUrl = URL.createObjectURL(await res.blob());
@@ -916,6 +943,10 @@ function wire() {
       return;
     }
     loadCamera(e.target.value).catch(fail);
+  });
+  $("recording-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadRecordingFrame($("recording-t").value || "0").then(() => { refreshControls(); render(); }).catch(fail);
   });
   $("refresh-frame").addEventListener("click", () => loadFrame().then(() => { refreshControls(); render(); }).catch(fail));
   $("draw").addEventListener("click", startDrawing);

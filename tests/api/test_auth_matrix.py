@@ -102,6 +102,8 @@ MATRIX: dict[str, tuple[str, str, str | None, tuple[int, ...]]] = {
     "save zones": ("PUT", "/cameras/{camera}/zones", "zones", U + (201, 403, 403, 403, 403)),
     "export zones": ("GET", "/cameras/{camera}/zones.yaml", None, STAFF_READ),
     "import zones": ("POST", "/cameras/{camera}/zones.yaml", "zones yaml", U + (201, 403, 403, 403, 403)),
+    # cam1's source is a stream: staff get the clear 409, everyone else never gets that far
+    "recording frame": ("GET", "/cameras/{camera}/recording-frame.jpg?t=1", None, U + (409, 409, 403, 403, 403)),
     "push camera snapshot": ("PUT", "/cameras/{camera}/snapshot.jpg", "frame", U + (200, 403, 403, 403, 403)),
     "camera snapshot, none pushed": ("GET", "/cameras/{camera}/snapshot.jpg", None, U + (404, 404, 403, 403, 403)),
     # where and when (issue 11): statistics, heat map, district map
