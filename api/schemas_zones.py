@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from register.frontages import MAX_FRONTAGES, MAX_NOTE, MAX_POINTS
 
@@ -13,7 +13,7 @@ MAX_COORD = 1e7  # far outside any frame: the frame check names the vertex; beyo
 MAX_VERSION = 2**31 - 1
 MAX_YAML = 60_000  # characters; the request body limit (64 KiB) holds it
 
-Coordinate = Annotated[float, Field(ge=-MAX_COORD, le=MAX_COORD, allow_inf_nan=False)]
+Coordinate = Annotated[float, Field(ge=-MAX_COORD, le=MAX_COORD, allow_inf_nan=False, strict=True)]  # no true for 1
 PointXY = Annotated[list[Coordinate], Field(min_length=2, max_length=2, description="[x, y] in camera pixels.")]
 
 
@@ -28,7 +28,7 @@ class ZoneFrontage(BaseModel):
         max_length=MAX_POINTS,
         description="Vertices [x, y] in the camera's frame (pixels, origin top left), in order around the polygon.",
     )
-    allow_overlap: bool = Field(False, description="This polygon may overlap another shop's frontage.")
+    allow_overlap: StrictBool = Field(False, description="This polygon may overlap another shop's frontage.")
 
 
 class ZonesCheckIn(BaseModel):
