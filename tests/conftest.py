@@ -102,7 +102,7 @@ def db_url(request, tmp_path):
 def traffic_rendered(tmp_path_factory, assets_ready):
     """The busy-street scenarios (frontage.scenarios.catalog.TRAFFIC), rendered once per session."""
     from frontage.scenarios.catalog import SCENARIOS, TRAFFIC
-    from frontage.scenarios.render import render
+    from tests.render_cache import render_once
 
     out = tmp_path_factory.mktemp("traffic")
-    return {name: render(SCENARIOS[name], out) for name in TRAFFIC}
+    return {name: render_once(SCENARIOS[name], out) for name in TRAFFIC}

@@ -66,9 +66,9 @@ def render_and_replay(name: str, out: Path, weights: str):
     from frontage.config import load_config
     from frontage.replay import replay
     from frontage.scenarios.catalog import SCENARIOS
-    from frontage.scenarios.render import render
+    from tests.render_cache import render_once
 
-    result = render(SCENARIOS[name], out / name)
+    result = render_once(SCENARIOS[name], out / name)
     data = yaml.safe_load(Path(result.config_path).read_text())
     data["detector"]["threads"] = 1  # two workers share the two cores better than one model on both
     cfg_path = Path(result.config_path).with_suffix(".1thread.yaml")

@@ -57,9 +57,9 @@ def config(tmp: Path, cam1: str, cam2: str) -> Path:
 def test_run_watches_rtsp_cameras_through_a_camera_reboot(tmp_path, assets_ready, weights):
     require_gstreamer()
     from frontage.scenarios.catalog import SCENARIOS
-    from frontage.scenarios.render import render
+    from tests.render_cache import render_once
 
-    clip = to_annexb(Path(render(SCENARIOS["camera_loop"], tmp_path).video), tmp_path / "loop.264")
+    clip = to_annexb(Path(render_once(SCENARIOS["camera_loop"], tmp_path).video), tmp_path / "loop.264")
     db = f"sqlite:///{tmp_path / 'live.db'}"
     log_path = tmp_path / "service.log"
     with RtspServer({"/cam1": clip, "/cam2": clip}) as server, log_path.open("w") as log:

@@ -28,10 +28,10 @@ TRAFFIC = ["traffic_lane", "stop_and_go", "bus_stop", "double_park"]
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory, assets_ready):
     from frontage.scenarios.catalog import SCENARIOS
-    from frontage.scenarios.render import render
+    from tests.render_cache import render_once
 
     out = tmp_path_factory.mktemp("scenarios")
-    return {name: render(SCENARIOS[name], out) for name in E2E}
+    return {name: render_once(SCENARIOS[name], out) for name in E2E}
 
 
 def run(result, weights, tmp: Path, video=None):

@@ -24,10 +24,10 @@ RULE_OF = {"meituan-bike": "shared-bikes-meituan", "hellobike": "shared-bikes-he
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, assets_ready):
-    from frontage.scenarios.render import render
+    from tests.render_cache import render_once
 
     out = tmp_path_factory.mktemp("routing")
-    return {name: render(ROUTED_SCENARIOS[name], out) for name in ROUTING_SCENES}
+    return {name: render_once(ROUTED_SCENARIOS[name], out) for name in ROUTING_SCENES}
 
 
 @pytest.mark.parametrize("name", list(ROUTING_SCENES))

@@ -71,6 +71,7 @@ async function openSession() {
   say(I18N.t("session.loading"));
   sessionHolder = await (await authorizedFetch("/me")).json();
   I18N.setTimezone(sessionHolder.timezone);
+  limitNav(sessionHolder.role);
   showWho();
   return sessionHolder;
 }

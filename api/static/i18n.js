@@ -171,17 +171,24 @@ I18N.add({
 });
 
 // The console's pages, in one place; renderNav(active) fills <nav id="pages"> on every staff page.
+// Merchants and inspectors see only the cases page: the others are for staff (limitNav, once /me is known).
 const PAGES = [
-  ["cases", "/"], ["zones", "/zones"], ["insights", "/insights"], ["map", "/map"], ["credit", "/credit"],
+  ["cases", "/"], ["zones", "/zones", "staff"], ["insights", "/insights", "staff"], ["map", "/map", "staff"],
+  ["credit", "/credit", "staff"],
 ];
 function renderNav(active, nav = document.getElementById("pages")) {
   if (!nav) return;
-  nav.replaceChildren(...PAGES.map(([key, href]) => {
+  nav.replaceChildren(...PAGES.map(([key, href, who]) => {
     const a = document.createElement("a");
     a.href = href;
     a.dataset.i18n = `nav.${key}`;
     a.textContent = I18N.t(`nav.${key}`);
+    if (who) a.dataset.for = who;
     if (key === active) a.setAttribute("aria-current", "page");
     return a;
   }));
+}
+function limitNav(role, nav = document.getElementById("pages")) {
+  const staff = role === "admin" || role === "operator";
+  for (const a of nav ? nav.querySelectorAll("a[data-for=staff]") : []) a.hidden = !staff;
 }

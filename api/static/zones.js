@@ -864,25 +864,15 @@ function fail(e) {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
   S.me = null;
   if (S.frameUrl) URL.revokeObjectURL(S.frameUrl);
   S.frameUrl = null;
-  $("zones").hidden = true;
-  $("session").hidden = true;
-  $("login").hidden = false;
-  say(message || "", Boolean(message));
-  $("token").focus();
+  showSignIn(message, "zones");
 }
 
 async function start() {
-  $("login").hidden = true;
-  $("session").hidden = false;
-  say(I18N.t("z.loading"));
   try {
-    S.me = await getJson("/me");
-    I18N.setTimezone(S.me.timezone);
-    $("who").textContent = `${S.me.name} (${S.me.role})`;
+    S.me = await openSession();
     if (!["admin", "operator"].includes(S.me.role)) {
       say(I18N.t("z.staff-only"), true);
       return;
