@@ -76,3 +76,14 @@ async function openSession() {
   return sessionHolder;
 }
 document.addEventListener("langchange", showWho);
+
+// Hand a fetched file (a CSV, a YAML export) to the browser's downloads under `name`.
+function saveBlob(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

@@ -440,13 +440,7 @@ async function downloadCsv() {
   if (!periodOk()) return;
   const res = await authorizedFetch(`/insights/summary.csv?${params()}`);
   const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(await res.blob());
-  a.download = name ? name[1] : "frontage-insights.csv";
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  saveBlob(await res.blob(), name ? name[1] : "frontage-insights.csv");
 }
 
 function signOut(message) {

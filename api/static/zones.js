@@ -747,17 +747,7 @@ async function save() {
       method: "PUT", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ frontages: JSON.parse(json(S.frontages)), note: $("note").value.trim(), base_version: S.base }),
     });
-    if (res.status === 422) {
-      S.problems = await problemsOf(res);
-      S.check = "bad";
-      say(I18N.t("z.refused"), true);
-      return;
-    }
-    if (res.status === 409) {
-      await conflict(res);
-      return;
-    }
-    if (!res.ok) throw new Error(`${res.status}: ${await detailOf(res)}`);
+    if (await refused(res)) return;
     const doc = await res.json();
     $("note").value = "";
     const shop = S.shop;
@@ -770,6 +760,23 @@ async function save() {
     refreshControls();
     render();
   }
+}
+
+// A save or an import the server did not take: its problems shown where they are (422), or someone else's save
+// (409); true when so. Any other failure throws with its reason.
+async function refused(res) {
+  if (res.status === 422) {
+    S.problems = await problemsOf(res);
+    S.check = "bad";
+    say(I18N.t("z.refused"), true);
+    return true;
+  }
+  if (res.status === 409) {
+    await conflict(res);
+    return true;
+  }
+  if (!res.ok) throw new Error(`${res.status}: ${await detailOf(res)}`);
+  return false;
 }
 
 // someone else saved first: say so, with the newest version, and offer a reload (the edits stay until then)
@@ -786,14 +793,7 @@ async function exportYaml() {
   const query = version ? `?version=${version}` : "";
   const res = await call(`/cameras/${encodeURIComponent(S.cam)}/zones.yaml${query}`);
   if (!res.ok) throw new Error(`${res.status}: ${await detailOf(res)}`);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = `zones-${S.cam}-v${version || 0}.yaml`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveBlob(await res.blob(), `zones-${S.cam}-v${version || 0}.yaml`);
 }
 
 async function importYaml(file) {
@@ -803,19 +803,11 @@ async function importYaml(file) {
   const res = await call(`/cameras/${encodeURIComponent(S.cam)}/zones.yaml?${query}`, {
     method: "POST", headers: { "Content-Type": "application/yaml" }, body: text,
   });
-  if (res.status === 422) {
-    S.problems = await problemsOf(res);
-    S.check = "bad";
+  if (await refused(res)) {
     refreshControls();
     render();
-    say(I18N.t("z.refused"), true);
     return;
   }
-  if (res.status === 409) {
-    await conflict(res);
-    return;
-  }
-  if (!res.ok) throw new Error(`${res.status}: ${await detailOf(res)}`);
   const doc = await res.json();
   $("note").value = "";
   await loadCamera(S.cam);
